@@ -1,0 +1,46 @@
+# Flashlearn: `make run` serves, `make test` tests. Both build .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Local development defaults; production sets DEBUG=false and a real SECRET_KEY.
+export DEBUG ?= true
+
+.PHONY: run test test-postgres lint bench migrate install speech clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+# The stamp is rebuilt whenever a requirements file changes.
+$(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-speech.txt
+	$(PIP) install -q -r requirements.txt
+	# RealtimeSTT declares torch, torchaudio and PyAudio as hard requirements, but with
+	# use_microphone=False it needs neither torchaudio nor PyAudio, and torchaudio would pull
+	# a multi-GB CUDA torch. So: its real dependencies first, then RealtimeSTT without deps.
+	$(PIP) install -q -r requirements-speech.txt
+	$(PIP) install -q --no-deps RealtimeSTT==1.1.2
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput -v 0
+	HOST=$(HOST) PORT=$(PORT) $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: migrate
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FlashlearnConfig(AppConfig):
+    name = "flashlearn"
+    verbose_name = "Flashlearn"

@@ -1,0 +1,149 @@
+"""DATABASE_URL parsing: the mistakes people bring from Flask/SQLAlchemy on Supabase.
+
+`database_config()` turns a URL into a Django DATABASES entry, or raises
+ImproperlyConfigured with a message that names the variable and never the password.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from psycopg_pool import ConnectionPool
+
+# SQLAlchemy spells the driver into the scheme; Django picks the driver itself.
+_SQLALCHEMY_SCHEMES = {
+    "postgresql+psycopg2": "postgresql",
+    "postgresql+psycopg": "postgresql",
+    "postgresql+psycopg3": "postgresql",
+    "postgresql+asyncpg": "postgresql",
+    "postgresql+pg8000": "postgresql",
+    "postgres+psycopg2": "postgresql",
+}
+# libpq connection parameters passed through to psycopg as they are.
+_LIBPQ_OPTIONS = {
+    "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslpassword",
+    "sslnegotiation", "sslcompression", "target_session_attrs", "application_name",
+    "connect_timeout", "options", "keepalives", "keepalives_idle", "channel_binding",
+    "gssencmode", "require_auth",
+}
+# Query keys that only mean something to a pooler or to SQLAlchemy; dropped before psycopg.
+_POOLER_FLAGS = {"pgbouncer", "pool_mode"}
+_TRANSACTION_POOLER_PORT = 6543
+_URL_FORM = "use postgres://USER:PASSWORD@HOST:PORT/NAME"
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, safe for an error message or a log line."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1****@", url)
+
+
+def _fail(variable: str, problem: str, fix: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{variable} {problem}. Fix: {fix}")
+
+
+def normalize_url(url: str, *, variable: str = "DATABASE_URL") -> tuple[str, dict[str, str]]:
+    """Return (URL Django understands, query options) or raise ImproperlyConfigured."""
+    url = url.strip().strip('"').strip("'")
+    if re.match(r"^[A-Z_][A-Z0-9_]*=", url):
+        name = url.split("=", 1)[0]
+        raise _fail(
+            variable,
+            f"starts with '{name}=' (a pasted KEY=VALUE line)",
+            f"set the value to the URL alone, without the leading '{name}='",
+        )
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise _fail(variable, "cannot be parsed as a URL", _URL_FORM) from None
+    scheme = parts.scheme.lower()
+    scheme = _SQLALCHEMY_SCHEMES.get(scheme, scheme)
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        shown = parts.scheme or "(none)"
+        raise _fail(
+            variable,
+            f"has an unsupported scheme {shown!r} in {redact(url)}",
+            "use postgres://USER:PASSWORD@HOST:PORT/NAME or sqlite:///PATH",
+        )
+    if scheme != "sqlite":
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            raise _fail(variable, f"has an invalid port in {redact(url)}", "check HOST:PORT") from None
+        if not parts.hostname and not parse_qsl(parts.query):
+            raise _fail(variable, f"has no host in {redact(url)}", _URL_FORM)
+        if not parts.path.strip("/"):
+            raise _fail(variable, f"has no database name in {redact(url)}", "end the URL with /DATABASE_NAME")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    # Swap the scheme textually: urlunsplit would fold sqlite:////abs/path into a host.
+    clean = scheme + url[len(parts.scheme):].split("?", 1)[0].split("#", 1)[0]
+    return clean, query
+
+
+def is_transaction_pooler(*, port: int | None, query: dict[str, str], pool_mode: str | None) -> bool:
+    if pool_mode:
+        return pool_mode.strip().lower() == "transaction"
+    if query.get("pgbouncer", "").lower() in {"1", "true", "yes"}:
+        return True
+    if query.get("pool_mode", "").lower() == "transaction":
+        return True
+    return port == _TRANSACTION_POOLER_PORT
+
+
+def database_config(
+    url: str,
+    *,
+    variable: str = "DATABASE_URL",
+    pool_mode: str | None = None,
+    pool_min: int = 2,
+    pool_max: int = 10,
+    pool_timeout: float = 5.0,
+    connect_timeout: int = 5,
+) -> dict:
+    """A Django DATABASES entry for `url`.
+
+    Behind a transaction pooler (PgBouncer, Supabase's 6543) a connection is shared
+    between clients between transactions, so server-side cursors and prepared
+    statements break and persistent connections are pointless: all three go off.
+    Otherwise psycopg's own pool serves the process (CONN_MAX_AGE stays 0: under ASGI
+    each thread would keep its own connection and PostgreSQL runs out of slots).
+    """
+    clean, query = normalize_url(url, variable=variable)
+    try:
+        config = dj_database_url.parse(clean, conn_max_age=0, conn_health_checks=False)
+    except Exception:  # dj-database-url raises several types; none may carry the password out
+        raise _fail(variable, f"cannot be parsed: {redact(url)}", _URL_FORM) from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return config
+
+    options: dict = {}
+    for key, value in query.items():
+        if key in _LIBPQ_OPTIONS:
+            options[key] = value
+        elif key not in _POOLER_FLAGS:
+            raise _fail(
+                variable,
+                f"has an unknown query parameter {key!r}",
+                f"remove it; known ones are {', '.join(sorted(_LIBPQ_OPTIONS | _POOLER_FLAGS))}",
+            )
+    options.setdefault("connect_timeout", str(connect_timeout))
+    port = int(config["PORT"]) if config.get("PORT") else None
+    if is_transaction_pooler(port=port, query=query, pool_mode=pool_mode):
+        options["prepare_threshold"] = None
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+    else:
+        # check_connection pings a pooled connection before handing it out, so a
+        # connection the server dropped is replaced instead of failing the request.
+        options["pool"] = {
+            "min_size": pool_min,
+            "max_size": pool_max,
+            "timeout": pool_timeout,
+            "check": ConnectionPool.check_connection,
+        }
+        config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = options
+    return config

@@ -1,0 +1,150 @@
+"""The one place that turns failures into the API.md error shape.
+
+{"error": {"code": "<snake_case>", "message": "<human text>", "fields": {...}}}
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("flashlearn.errors")
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+_DATABASE_DOWN = ("database_unavailable", "The database is unavailable. Retry later.")
+
+
+class DomainError(Exception):
+    """Raised by services; mapped to a response by `api_exception_handler`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, fields: dict | None = None,
+                 retry_after: int | None = None):
+        self.message = message or self.message
+        self.code = code or self.code
+        self.fields = fields
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    message = "Not found."
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+    message = "You do not have permission to do this."
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    message = "This conflicts with existing data."
+
+
+class Throttled(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "throttled"
+    message = "Too many requests."
+
+
+class ServiceUnavailable(DomainError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "A service this request depends on is unavailable. Retry later."
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    error: dict = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _flatten_fields(detail) -> dict:
+    """DRF's nested ValidationError detail as {field: [messages]}."""
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _flatten_fields(value).items():
+                    out[f"{key}.{sub}"] = msgs
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                for index, item in enumerate(value):
+                    for sub, msgs in _flatten_fields(item).items():
+                        out[f"{key}[{index}].{sub}"] = msgs
+            else:
+                values = value if isinstance(value, list) else [value]
+                out[str(key)] = [str(v) for v in values]
+        return out
+    values = detail if isinstance(detail, list) else [detail]
+    return {"non_field_errors": [str(v) for v in values]}
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "malformed_request",
+}
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = JsonResponse(error_body(*_DATABASE_DOWN), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def api_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every API error in one shape."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return Response(
+            error_body(*_DATABASE_DOWN), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        )
+    if isinstance(exc, DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code, headers=headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # unhandled: ErrorMiddleware logs it and answers a generic 500
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait)))
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body("validation_error", "The request has invalid fields.", _flatten_fields(exc.detail))
+    else:
+        code = _DRF_CODES.get(type(exc))
+        detail = exc.detail
+        if code is None:
+            codes = exc.get_codes()
+            code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+        message = str(detail) if not isinstance(detail, (list, dict)) else str(exc.default_detail)
+        if isinstance(detail, dict) and "detail" in detail:
+            message = str(detail["detail"])
+            code = str(detail.get("code", code)) if not isinstance(detail.get("code"), list) else code
+        body = error_body(str(code), message)
+    return Response(body, status=exc.status_code, headers=headers)
+

@@ -1,0 +1,274 @@
+"""Flashlearn settings. Every value comes from the environment; README lists them all."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from flashlearn.database import database_config
+from flashlearn.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production refuses to start without it: set SECRET_KEY "
+            "to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=true for local development."
+        )
+    SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+if DEBUG:
+    ALLOWED_HOSTS += ["testserver"]
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "flashlearn",
+    "accounts",
+    "messaging",
+    "calendars",
+    "creators",
+    "transcription",
+]
+
+MIDDLEWARE = [
+    "flashlearn.middleware.RequestLogMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "flashlearn.middleware.ErrorMiddleware",
+]
+
+ROOT_URLCONF = "flashlearn.urls"
+WSGI_APPLICATION = "flashlearn.wsgi.application"
+ASGI_APPLICATION = "flashlearn.asgi.application"
+# Routes answer with and without a trailing slash themselves; a redirect would drop POST bodies.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Finders let WhiteNoise serve the admin and docs assets even before collectstatic ran.
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Database ---------------------------------------------------------------------
+_db_options = {
+    "pool_mode": env_str("DB_POOL_MODE"),
+    "pool_min": env_int("DB_POOL_MIN_SIZE", 2),
+    "pool_max": env_int("DB_POOL_MAX_SIZE", 10),
+    "pool_timeout": env_float("DB_POOL_TIMEOUT", 5.0),
+    "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+}
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": database_config(DATABASE_URL, variable="DATABASE_URL", **_db_options)}
+# Schema commands (migrate, makemigrations, ...) go to DIRECT_DATABASE_URL when it is set:
+# a session pooler or the direct host, because DDL through a transaction pooler is unsafe.
+DIRECT_DATABASE_URL = env_str("DIRECT_DATABASE_URL")
+if DIRECT_DATABASE_URL and len(sys.argv) > 1 and sys.argv[1] in {
+    "migrate", "makemigrations", "sqlmigrate", "showmigrations", "flush", "createcachetable", "dbshell",
+}:
+    DATABASES["default"] = database_config(
+        DIRECT_DATABASE_URL, variable="DIRECT_DATABASE_URL", **{**_db_options, "pool_mode": "session"}
+    )
+_test_db_name = env_str("DATABASE_TEST_NAME")
+if _test_db_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_db_name}
+
+# --- Redis: channel layer and cache -----------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+REDIS_PREFIX = env_str("REDIS_PREFIX", "flashlearn")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)  # 0: decided by `manage.py serve`
+
+# --- Security ---------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS", ["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else []
+)
+CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^__dbcheck__/?$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Passwords ----------------------------------------------------------------------
+# Argon2id first. Django's PBKDF2 (1,000,000 iterations) costs ~0.3 s of a core per login
+# here, which caps this 2-core box near 7 logins/s; Argon2 at OWASP's minimum
+# (19 MiB, t=2, p=1) costs ~28 ms. See accounts/hashers.py for the chosen parameters.
+# PBKDF2 stays listed so old hashes still verify and are upgraded on the next login.
+PASSWORD_HASHERS = [
+    "accounts.hashers.FlashlearnArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- API --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "flashlearn.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flashlearn API",
+    "DESCRIPTION": "Accounts, live sessions and chat, calendars, creators and transcription.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or SECRET_KEY
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 15 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SUPABASE_JWT_SECRET = env_str("SUPABASE_JWT_SECRET")
+SUPABASE_JWT_AUDIENCE = env_str("SUPABASE_JWT_AUDIENCE", "authenticated")
+EXTERNAL_USER_SYNC_TTL = env_int("EXTERNAL_USER_SYNC_TTL", 300)
+SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+
+# --- Calendars ------------------------------------------------------------------------
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID", "")
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET", "")
+GOOGLE_REDIRECT_URI = env_str("GOOGLE_REDIRECT_URI", f"http://{HOST}:{PORT}/api/v1/calendars/google/callback")
+GOOGLE_AUTH_URI = env_str("GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env_str("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env_str("GOOGLE_REVOKE_URI", "https://oauth2.googleapis.com/revoke")
+GOOGLE_CALENDAR_API_ROOT = env_str("GOOGLE_CALENDAR_API_ROOT", "https://www.googleapis.com/")
+TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY")
+
+# --- Creators -------------------------------------------------------------------------
+CREATOR_UNLOCK_PRICE = env_int("CREATOR_UNLOCK_PRICE", 1)
+
+# --- Transcription ----------------------------------------------------------------------
+TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL")  # None: the shipped tiny.en model
+TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 2)
+
+# --- Email ------------------------------------------------------------------------------
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flashlearn <no-reply@flashlearn.local>")
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
+
+# --- Logging ----------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "flashlearn.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "CRITICAL"},  # ErrorMiddleware logs errors with the request id
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from flashlearn import health
+from flashlearn.paths import both
+
+urlpatterns = [
+    *both("healthz", health.healthz, name="healthz"),
+    *both("readyz", health.readyz, name="readyz"),
+    *both("__dbcheck__", health.dbcheck, name="dbcheck"),
+    *both("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    *both("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
+    path("", include("calendars.urls")),
+    path("", include("creators.urls")),
+    path("", include("transcription.urls")),
+]
