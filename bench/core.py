@@ -1,0 +1,107 @@
+"""Shared pieces of the benchmarks: a result row, the table, and servers on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Row:
+    """One figure beside the reference it is compared with, measured in the same run.
+
+    `higher_is_better` decides how the ratio reads: ratio = value / reference for
+    throughput, reference / value for latency, so a ratio below 1.0 always means "slower
+    than the reference".
+    """
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    reference: str = ""
+    reference_value: float | None = None
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.reference_value or not self.value:
+            return None
+        if self.higher_is_better:
+            return self.value / self.reference_value
+        return self.reference_value / self.value
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("section", "benchmark", "value", "unit", "reference", "ref value", "ratio", "note")
+    lines = [header]
+    for r in rows:
+        lines.append((
+            r.section, r.name, f"{r.value:,.2f}", r.unit, r.reference,
+            "" if r.reference_value is None else f"{r.reference_value:,.2f}",
+            "" if r.ratio is None else f"{r.ratio:.2f}x", r.note,
+        ))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    for index, line in enumerate(lines):
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    sys.stdout.flush()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not come up in {timeout:.0f}s")
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    env.setdefault("LOG_LEVEL", "WARNING")
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def server(argv: list[str], *, port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
+    """Run a server command (which must listen on 127.0.0.1:`port`) until the block ends."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env or bench_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_http(f"http://127.0.0.1:{port}{ready_path}")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def daphne(port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
+    """The project under one daphne process, as `make run` serves it."""
+    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
+    return server(argv, port=port, env=env, ready_path=ready_path)
