@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.authentication import user_for_token
+from accounts.request_meta import RequestMeta
 
 CLOSE_UNAUTHENTICATED = 4401
 
@@ -31,7 +32,7 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         token, subprotocol = token_from_scope(scope)
-        user = await database_sync_to_async(user_for_token)(token) if token else None
+        user = await database_sync_to_async(user_for_token)(token, RequestMeta.from_scope(scope)) if token else None
         if user is None:
             # Accept-then-close is the only way a browser sees our close code.
             message = await receive()

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from psycopg_pool import ConnectionPool
 
 # SQLAlchemy spells the driver into the scheme; Django picks the driver itself.
 _SQLALCHEMY_SCHEMES = {
@@ -36,8 +35,18 @@ _URL_FORM = "use postgres://USER:PASSWORD@HOST:PORT/NAME"
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced, safe for an error message or a log line."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1****@", url)
+    """The URL with its password replaced, safe for an error message or a log line.
+
+    Works on URLs that do not parse: an unescaped '@', '/', '#' or '?' in the password is
+    exactly the mistake that makes a URL unparseable, so everything from the first ':' after
+    the user up to the LAST '@' is hidden, and so is any password=... query value.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
+        rest = f"{user}:****@{host}" if userinfo != user else f"{user}@{host}"
+    return re.sub(r"(?i)(password=)[^&]*", r"\1****", f"{scheme}{sep}{rest}")
 
 
 def _fail(variable: str, problem: str, fix: str) -> ImproperlyConfigured:
@@ -47,8 +56,9 @@ def _fail(variable: str, problem: str, fix: str) -> ImproperlyConfigured:
 def normalize_url(url: str, *, variable: str = "DATABASE_URL") -> tuple[str, dict[str, str]]:
     """Return (URL Django understands, query options) or raise ImproperlyConfigured."""
     url = url.strip().strip('"').strip("'")
-    if re.match(r"^[A-Z_][A-Z0-9_]*=", url):
-        name = url.split("=", 1)[0]
+    pasted = re.match(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", url)
+    if pasted:
+        name = pasted.group(1)
         raise _fail(
             variable,
             f"starts with '{name}=' (a pasted KEY=VALUE line)",
@@ -136,14 +146,10 @@ def database_config(
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
     else:
-        # check_connection pings a pooled connection before handing it out, so a
-        # connection the server dropped is replaced instead of failing the request.
-        options["pool"] = {
-            "min_size": pool_min,
-            "max_size": pool_max,
-            "timeout": pool_timeout,
-            "check": ConnectionPool.check_connection,
-        }
+        # With CONN_HEALTH_CHECKS on, Django hands the pool `check=ConnectionPool.check_connection`
+        # (so "check" must not be repeated here): a pooled connection is pinged before use, and
+        # one the server dropped is replaced instead of failing the request.
+        options["pool"] = {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}
         config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = options
     return config

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -111,8 +112,31 @@ def database_unavailable_response() -> JsonResponse:
     return response
 
 
+def set_rollback() -> None:
+    """DRF's own set_rollback (ATOMIC_REQUESTS must not commit a request that failed), kept here:
+    importing rest_framework.views from this module would be circular (its APIView loads the
+    authentication classes, which import this module)."""
+    for db in connections.all():
+        if db.settings_dict.get("ATOMIC_REQUESTS") and db.in_atomic_block:
+            db.set_rollback(True)
+
+
+def server_error_response(request_id: str = "") -> JsonResponse:
+    message = "Internal server error."
+    if request_id:
+        message += f" Quote request id {request_id} when reporting it."
+    return JsonResponse(error_body("server_error", message), status=500)
+
+
 def api_exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every API error in one shape."""
+    response = _api_error_response(exc)
+    if response is not None:
+        set_rollback()  # an atomic block around the view must not commit half of a failed request
+    return response
+
+
+def _api_error_response(exc):
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return Response(
@@ -148,3 +172,31 @@ def api_exception_handler(exc, context):
         body = error_body(str(code), message)
     return Response(body, status=exc.status_code, headers=headers)
 
+
+
+# --- Django's error views (ROOT_URLCONF handler400/403/404/500) --------------------------
+# Used for failures outside DRF views with DEBUG off: unknown routes, DisallowedHost, CSRF,
+# and exceptions raised in middleware (which never reach ErrorMiddleware.process_exception).
+
+
+def bad_request(request, exception=None):
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+
+
+def permission_denied(request, exception=None):
+    return JsonResponse(error_body("forbidden", "You do not have permission to do this."), status=403)
+
+
+def page_not_found(request, exception=None):
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def server_error(request):
+    exc = sys.exc_info()[1]
+    request_id = getattr(request, "request_id", "")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc.__class__.__name__, extra={"request_id": request_id})
+        return database_unavailable_response()
+    logger.error("unhandled exception", exc_info=exc is not None, extra={"request_id": request_id,
+                                                                          "path": request.path})
+    return server_error_response(request_id)

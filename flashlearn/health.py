@@ -7,7 +7,7 @@ import importlib
 from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from flashlearn.errors import DATABASE_RETRY_AFTER_SECONDS
 
@@ -48,12 +48,12 @@ READINESS_CHECKS = {
 }
 
 
-@require_GET
+@require_safe
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@require_safe
 def readyz(request):
     checks = {name: check() for name, check in READINESS_CHECKS.items()}
     ready = all(check["ok"] for check in checks.values())
@@ -64,7 +64,7 @@ def readyz(request):
     return response
 
 
-@require_GET
+@require_safe
 def dbcheck(request):
     result = check_database()
     if result["ok"]:

@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "flashlearn.middleware.RequestLogMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "flashlearn.middleware.StaticFilesMiddleware",  # WhiteNoise, async-capable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,7 +138,20 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
-        }
+        },
+        # Chat fan-out (messaging/): one PUBLISH per message per process instead of one list push
+        # per receiver; README "## Messaging" has the figures. MESSAGING_CHANNEL_LAYER=core switches back.
+        "messaging": (
+            {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:chat", "capacity": 1000},
+            }
+            if env_str("MESSAGING_CHANNEL_LAYER", "pubsub") == "core"
+            else {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:chat"},
+            }
+        ),
     }
     CACHES = {
         "default": {
@@ -149,7 +162,10 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+        "messaging": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)  # 0: decided by `manage.py serve`
@@ -166,6 +182,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^__dbcheck__/?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preload-list submission is a one-way decision for the whole domain, so it stays opt-in
+# (SECURE_HSTS_PRELOAD=true) and `check --deploy` is not asked to nag about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -194,7 +213,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "flashlearn.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "flashlearn.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -209,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["flashlearn.openapi.drop_trailing_slash_twins"],
 }
 
 JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or SECRET_KEY
@@ -228,6 +248,23 @@ EXTERNAL_USER_SYNC_TTL = env_int("EXTERNAL_USER_SYNC_TTL", 300)
 SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# One address can hide many people (offices, mobile NAT): the per-IP limit is looser.
+LOGIN_IP_MAX_FAILURES = env_int("LOGIN_IP_MAX_FAILURES", 4 * LOGIN_MAX_FAILURES)
+# Proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
+CLIENT_IP_PROXY_COUNT = env_int("CLIENT_IP_PROXY_COUNT", 0)
+# Region assumed for phone numbers written without a +country code.
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US")
+
+# --- Messaging --------------------------------------------------------------------------
+MESSAGING_HISTORY_PAGE_SIZE = env_int("MESSAGING_HISTORY_PAGE_SIZE", 50)
+MESSAGING_HISTORY_MAX_PAGE_SIZE = env_int("MESSAGING_HISTORY_MAX_PAGE_SIZE", 200)
+MESSAGING_REPLAY_LIMIT = env_int("MESSAGING_REPLAY_LIMIT", 500)  # messages replayed on `?after=`
+MESSAGING_WS_RATE = env_float("MESSAGING_WS_RATE", 10.0)  # inbound frames per second per connection
+MESSAGING_WS_BURST = env_int("MESSAGING_WS_BURST", 20)
+MESSAGING_TYPING_INTERVAL = env_float("MESSAGING_TYPING_INTERVAL", 2.0)  # seconds between typing broadcasts
+MESSAGING_SEND_QUEUE = env_int("MESSAGING_SEND_QUEUE", 1000)  # frames queued per connection before 4408
+MESSAGING_PRESENCE_TTL = env_float("MESSAGING_PRESENCE_TTL", 30.0)  # an unrefreshed presence entry expires
+MESSAGING_PRESENCE_COALESCE = env_float("MESSAGING_PRESENCE_COALESCE", 0.1)  # presence deltas batched
 
 # --- Calendars ------------------------------------------------------------------------
 GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID", "")
@@ -238,13 +275,58 @@ GOOGLE_TOKEN_URI = env_str("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/to
 GOOGLE_REVOKE_URI = env_str("GOOGLE_REVOKE_URI", "https://oauth2.googleapis.com/revoke")
 GOOGLE_CALENDAR_API_ROOT = env_str("GOOGLE_CALENDAR_API_ROOT", "https://www.googleapis.com/")
 TOKEN_ENCRYPTION_KEY = env_str("TOKEN_ENCRYPTION_KEY")
+# Older keys still accepted for decryption while tokens are re-encrypted under the current one.
+TOKEN_ENCRYPTION_OLD_KEYS = env_list("TOKEN_ENCRYPTION_OLD_KEYS", [])
+CALENDAR_SYNC_CALENDAR_IDS = env_list("CALENDAR_SYNC_CALENDAR_IDS", ["primary"])
+CALENDAR_SYNC_PAST_DAYS = env_int("CALENDAR_SYNC_PAST_DAYS", 90)  # full-sync window before now
+CALENDAR_SYNC_FUTURE_DAYS = env_int("CALENDAR_SYNC_FUTURE_DAYS", 365)  # full-sync window after now
+CALENDAR_SYNC_PAGE_SIZE = env_int("CALENDAR_SYNC_PAGE_SIZE", 1000)  # events.list maxResults (Google caps at 2500)
+CALENDAR_SYNC_BATCH_SIZE = env_int("CALENDAR_SYNC_BATCH_SIZE", 500)  # rows per write transaction
+CALENDAR_SYNC_LOCK_SECONDS = env_int("CALENDAR_SYNC_LOCK_SECONDS", 600)  # per-connection sync lease, renewed per page
+CALENDAR_HTTP_TIMEOUT = env_float("CALENDAR_HTTP_TIMEOUT", 10.0)
+CALENDAR_RETRY_MAX_ATTEMPTS = env_int("CALENDAR_RETRY_MAX_ATTEMPTS", 5)
+CALENDAR_RETRY_BASE_SECONDS = env_float("CALENDAR_RETRY_BASE_SECONDS", 1.0)
+CALENDAR_RETRY_MAX_SECONDS = env_float("CALENDAR_RETRY_MAX_SECONDS", 32.0)  # cap per wait, Retry-After included
+CALENDAR_RETRY_SLEEP_SCALE = 1.0  # tests shrink real sleeps; computed delays stay as they are
+CALENDAR_FAILURE_BACKOFF_MAX_SECONDS = env_int("CALENDAR_FAILURE_BACKOFF_MAX_SECONDS", 3600)
+CALENDAR_OAUTH_STATE_TTL_SECONDS = env_int("CALENDAR_OAUTH_STATE_TTL_SECONDS", 600)
+CALENDAR_CONNECT_RETURN_URL = env_str("CALENDAR_CONNECT_RETURN_URL")  # unset: the callback answers JSON
+CALENDAR_RECONNECT_URL = env_str("CALENDAR_RECONNECT_URL")  # link in the reconnect email; unset: PUBLIC_BASE_URL
+CALENDAR_WEBHOOK_BASE_URL = env_str("CALENDAR_WEBHOOK_BASE_URL")  # https origin Google can reach; unset: no push
+CALENDAR_CHANNEL_TTL_SECONDS = env_int("CALENDAR_CHANNEL_TTL_SECONDS", 7 * 24 * 3600)
+CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS = env_int("CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS", 24 * 3600)
 
 # --- Creators -------------------------------------------------------------------------
 CREATOR_UNLOCK_PRICE = env_int("CREATOR_UNLOCK_PRICE", 1)
+CREATOR_STATS_CACHE_SECONDS = env_int("CREATOR_STATS_CACHE_SECONDS", 5)
+CREATOR_SEARCH_MAX_PAGE_SIZE = env_int("CREATOR_SEARCH_MAX_PAGE_SIZE", 100)
+# Dotted paths of the analyzers `manage.py analyze_creators` runs (creators.analysis.base.Analyzer).
+CREATOR_ANALYZERS = env_list("CREATOR_ANALYZERS", [
+    "creators.analysis.language.LanguageAnalyzer",
+    "creators.analysis.sentiment.SentimentAnalyzer",
+    "creators.analysis.topics.TopicsAnalyzer",
+    "creators.analysis.brand_safety.BrandSafetyAnalyzer",
+    "creators.analysis.quality.QualityAnalyzer",
+])
 
 # --- Transcription ----------------------------------------------------------------------
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL")  # None: the shipped tiny.en model
 TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 2)
+# "embedded": recorders run inside each daphne process; "worker": `manage.py transcription_worker`
+# runs them and daphne only relays frames over the channel layer (needs REDIS_URL).
+TRANSCRIPTION_ENGINE = env_str("TRANSCRIPTION_ENGINE", "embedded")
+if TRANSCRIPTION_ENGINE not in ("embedded", "worker"):
+    raise ImproperlyConfigured("TRANSCRIPTION_ENGINE must be 'embedded' or 'worker'.")
+if TRANSCRIPTION_ENGINE == "worker" and not REDIS_URL:
+    raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=worker needs REDIS_URL: frames reach the worker through Redis.")
+TRANSCRIPTION_ENGINE_CHANNEL = env_str("TRANSCRIPTION_ENGINE_CHANNEL", "transcription-engine")
+TRANSCRIPTION_IDLE_TIMEOUT = env_float("TRANSCRIPTION_IDLE_TIMEOUT", 30.0)  # seconds without audio
+TRANSCRIPTION_KEEP_WARM = env_float("TRANSCRIPTION_KEEP_WARM", 300.0)  # an unused loaded recorder lives this long
+TRANSCRIPTION_MAX_FRAME_BYTES = env_int("TRANSCRIPTION_MAX_FRAME_BYTES", 64000)  # 2 s of 16 kHz PCM16
+TRANSCRIPTION_MAX_AUDIO_RATE = env_float("TRANSCRIPTION_MAX_AUDIO_RATE", 8.0)  # x real time, averaged
+TRANSCRIPTION_AUDIO_BURST_SECONDS = env_float("TRANSCRIPTION_AUDIO_BURST_SECONDS", 10.0)
+TRANSCRIPTION_POST_SPEECH_SILENCE = env_float("TRANSCRIPTION_POST_SPEECH_SILENCE", 0.4)
+TRANSCRIPTION_SHUTDOWN_GRACE = env_float("TRANSCRIPTION_SHUTDOWN_GRACE", 10.0)
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

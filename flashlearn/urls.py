@@ -18,3 +18,8 @@ urlpatterns = [
     path("", include("creators.urls")),
     path("", include("transcription.urls")),
 ]
+
+handler400 = "flashlearn.errors.bad_request"
+handler403 = "flashlearn.errors.permission_denied"
+handler404 = "flashlearn.errors.page_not_found"
+handler500 = "flashlearn.errors.server_error"

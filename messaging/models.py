@@ -1,1 +1,100 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MESSAGE_BODY_MAX = 4000
+CLIENT_ID_MAX = 64
+
+
+class LiveSession(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        LIVE = "live"
+        ENDED = "ended"
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hosted_live_sessions")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="", max_length=5000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="live_sessions")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "live", "ended"]), name="messaging_livesession_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True)
+                | Q(started_at__isnull=True)
+                | Q(ended_at__gte=models.F("started_at")),
+                name="messaging_livesession_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (#{self.pk})"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        HOST = "host"
+        PARTICIPANT = "participant"
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_session_memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PARTICIPANT)
+    joined_at = models.DateTimeField(default=timezone.now)
+    # Highest message id the member has read; only ever moves forward (see membership_mark_read).
+    last_read_message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="messaging_membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["host", "participant"]), name="messaging_membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in #{self.session_id} ({self.role})"
+
+
+class Message(models.Model):
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_messages")
+    body = models.CharField(max_length=MESSAGE_BODY_MAX)
+    # Chosen by the client so a retried send returns the first message instead of a copy.
+    client_id = models.CharField(max_length=CLIENT_ID_MAX, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "session", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="messaging_message_client_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "id"], name="messaging_msg_session_id_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} by {self.author_id} in #{self.session_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -1,5 +1,15 @@
-"""Readiness of the speech engine, used by /readyz. The transcription issue fills this in."""
+"""Readiness of the speech engine, used by /readyz. Never loads the model and never waits on it."""
+
+from __future__ import annotations
+
+from transcription.status import engine_status
 
 
 def readiness() -> dict:
-    return {"ok": True, "state": "not_configured"}
+    status = engine_status()
+    ok = status["state"] not in ("unavailable", "no_worker")
+    check = {"ok": ok, "state": status["state"], "model": status["model"], "mode": status["mode"],
+             "recorder_initialized": status["recorder_initialized"], "active_streams": len(status["streams"])}
+    if status["error"]:
+        check["error"] = status["error"]
+    return check

@@ -19,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 RESTART_BACKOFF_SECONDS = 1.0
 SHUTDOWN_GRACE_SECONDS = 20.0
+CRASH_WINDOW_SECONDS = 10.0
+MAX_FAST_FAILURES = 5
 
 
 def default_concurrency(*, redis_url: str | None) -> int:
@@ -39,6 +41,26 @@ def resolve_concurrency(requested: int, *, redis_url: str | None) -> int:
     return workers
 
 
+def daphne_command(fd: int) -> list[str]:
+    """One worker. `-v 0`: no daphne access line, RequestLogMiddleware already logs each request
+    as JSON. No --proxy-headers: daphne would take the client IP from the leftmost, client-written
+    X-Forwarded-For entry; accounts reads X-Forwarded-For itself (CLIENT_IP_PROXY_COUNT).
+    """
+    return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", "--websocket_timeout", "-1",
+            "flashlearn.asgi:application"]
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the launcher dies (even by SIGKILL), so no daphne is orphaned."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the launcher's own shutdown still applies
+        pass
+
+
 class Command(BaseCommand):
     help = "Serve Flashlearn (HTTP + websockets) with WEB_CONCURRENCY daphne processes on HOST:PORT."
 
@@ -53,20 +75,26 @@ class Command(BaseCommand):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host.strip("[]"), port))
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         sock.listen(1024)
         sock.set_inheritable(True)
         fd = sock.fileno()
-        self.stdout.write(f"serving on http://{host}:{port} with {workers} daphne process(es)", ending="\n")
+        self.stdout.write(f"serving on http://{host}:{port} with {workers} daphne process(es)")
         self.stdout.flush()
 
-        command = [sys.executable, "-m", "daphne", "--fd", str(fd), "--proxy-headers",
-                   "--websocket_timeout", "-1", "flashlearn.asgi:application"]
+        command = daphne_command(fd)
         children: dict[int, subprocess.Popen] = {}
+        started_at: dict[int, float] = {}
+        fast_failures = 0
         stopping = False
+        exit_code = 0
 
         def spawn(slot: int) -> None:
-            children[slot] = subprocess.Popen(command, pass_fds=(fd,))
+            children[slot] = subprocess.Popen(command, pass_fds=(fd,), preexec_fn=_die_with_parent)
+            started_at[slot] = time.monotonic()
 
         def stop(signum, frame):
             nonlocal stopping
@@ -92,8 +120,19 @@ class Command(BaseCommand):
                         child.kill()
                     continue
                 del children[slot]
-                if not stopping:
-                    self.stderr.write(f"daphne worker {slot} exited with {code}; restarting")
-                    time.sleep(RESTART_BACKOFF_SECONDS)
-                    spawn(slot)
+                if stopping:
+                    continue
+                lived = time.monotonic() - started_at[slot]
+                fast_failures = fast_failures + 1 if lived < CRASH_WINDOW_SECONDS else 0
+                if fast_failures >= MAX_FAST_FAILURES:
+                    # A worker that cannot even start (import error, bad settings) would only spin.
+                    self.stderr.write(f"daphne workers keep exiting at start-up (last code {code}); giving up")
+                    exit_code = 1
+                    stop(None, None)
+                    continue
+                self.stderr.write(f"daphne worker {slot} exited with {code}; restarting")
+                time.sleep(RESTART_BACKOFF_SECONDS)
+                spawn(slot)
         sock.close()
+        if exit_code:
+            sys.exit(exit_code)

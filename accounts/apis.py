@@ -1,0 +1,234 @@
+"""Accounts HTTP API: thin views that validate, call one service, and serialize."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import profile_fields, services
+from accounts.request_meta import RequestMeta
+
+# Long enough for any passphrase, short enough that hashing it cannot be used to burn CPU.
+PASSWORD_MAX_LENGTH = 1024
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    display_name = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+    is_external = serializers.BooleanField()
+
+
+class SessionOutput(serializers.Serializer):
+    user = UserOutput()
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+def _password_field() -> serializers.CharField:
+    return serializers.CharField(max_length=PASSWORD_MAX_LENGTH, trim_whitespace=False, write_only=True)
+
+
+def _session(user, tokens: dict) -> dict:
+    return SessionOutput({"user": user, **tokens}).data
+
+
+class PublicApi(APIView):
+    """Endpoints that authenticate by what is in the body: a stale bearer header must not 401 them."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class SignupApi(PublicApi):
+    class SignupInput(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = _password_field()
+        display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=SignupInput, responses={201: SessionOutput}, summary="Create an account")
+    def post(self, request):
+        serializer = self.SignupInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, tokens = services.user_signup(**serializer.validated_data, meta=RequestMeta.from_request(request))
+        return Response(_session(user, tokens), status=status.HTTP_201_CREATED)
+
+
+class LoginApi(PublicApi):
+    class LoginInput(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = _password_field()
+
+    @extend_schema(request=LoginInput, responses={200: SessionOutput}, summary="Sign in with email and password")
+    def post(self, request):
+        serializer = self.LoginInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, tokens = services.user_login(**serializer.validated_data, meta=RequestMeta.from_request(request))
+        return Response(_session(user, tokens))
+
+
+class RefreshApi(PublicApi):
+    class RefreshInput(serializers.Serializer):
+        refresh = serializers.CharField(max_length=4096)
+
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, summary="Rotate a refresh token")
+    def post(self, request):
+        serializer = self.RefreshInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = services.token_refresh(**serializer.validated_data, meta=RequestMeta.from_request(request))
+        return Response(tokens)
+
+
+class LogoutApi(PublicApi):
+    class LogoutInput(serializers.Serializer):
+        refresh = serializers.CharField(max_length=4096)
+
+    @extend_schema(request=LogoutInput, responses={204: None}, summary="Revoke a refresh token")
+    def post(self, request):
+        serializer = self.LogoutInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_logout(**serializer.validated_data, meta=RequestMeta.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(APIView):
+    class PasswordChangeInput(serializers.Serializer):
+        old_password = _password_field()
+        new_password = _password_field()
+
+    @extend_schema(
+        request=PasswordChangeInput,
+        responses={200: TokenPairOutput},
+        summary="Change the password; every refresh token of the user is revoked, a new pair is returned",
+    )
+    def post(self, request):
+        serializer = self.PasswordChangeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = services.password_change(
+            user=request.user, **serializer.validated_data, meta=RequestMeta.from_request(request)
+        )
+        return Response(tokens)
+
+
+def _parsed(parser, value):
+    try:
+        return parser(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from None
+
+
+def _text(max_length: int) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, allow_null=True)
+
+
+class ProfileOutput(serializers.Serializer):
+    email = serializers.EmailField(source="user.email")
+    display_name = serializers.CharField(source="user.display_name")
+    bio = serializers.CharField()
+    phone = serializers.CharField()
+    work_email = serializers.EmailField(allow_null=True)
+    date_of_birth = serializers.DateField(allow_null=True)
+    website = serializers.CharField()
+    linkedin = serializers.CharField()
+    twitter = serializers.CharField()
+    github = serializers.CharField()
+    timezone = serializers.CharField()
+    emergency_contact_name = serializers.CharField()
+    emergency_contact_phone = serializers.CharField()
+    emergency_contact_email = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class ProfileInput(serializers.Serializer):
+    """Every field optional (PATCH); null or "" clears a field. Unknown fields are refused, so a
+    typo cannot look like a successful save; `email` is read-only."""
+
+    display_name = _text(150)
+    bio = _text(2000)
+    phone = _text(40)
+    work_email = _text(254)
+    date_of_birth = _text(10)
+    website = _text(200)
+    linkedin = _text(200)
+    twitter = _text(200)
+    github = _text(200)
+    timezone = _text(64)
+    emergency_contact_name = _text(150)
+    emergency_contact_phone = _text(40)
+    emergency_contact_email = _text(254)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            email = data.get("email")
+            user = self.context.get("user")
+            if "email" in data and (user is None or str(email).strip().lower() != user.email):
+                errors["email"] = ["The email address is read-only here."]
+            for name in set(data) - set(self.fields) - {"email"}:
+                errors[name] = ["Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def validate_display_name(self, value):
+        return (value or "").strip()
+
+    def validate_bio(self, value):
+        return (value or "").strip()
+
+    def validate_emergency_contact_name(self, value):
+        return (value or "").strip()
+
+    def validate_phone(self, value):
+        return _parsed(profile_fields.parse_phone, value)
+
+    def validate_emergency_contact_phone(self, value):
+        return _parsed(profile_fields.parse_phone, value)
+
+    def validate_work_email(self, value):
+        return _parsed(profile_fields.parse_email, value)
+
+    def validate_emergency_contact_email(self, value):
+        return _parsed(profile_fields.parse_email, value)
+
+    def validate_date_of_birth(self, value):
+        return _parsed(profile_fields.parse_date_of_birth, value)
+
+    def validate_website(self, value):
+        return _parsed(profile_fields.parse_website, value)
+
+    def validate_linkedin(self, value):
+        return _parsed(lambda v: profile_fields.parse_social("linkedin", v), value)
+
+    def validate_twitter(self, value):
+        return _parsed(lambda v: profile_fields.parse_social("twitter", v), value)
+
+    def validate_github(self, value):
+        return _parsed(lambda v: profile_fields.parse_social("github", v), value)
+
+    def validate_timezone(self, value):
+        return _parsed(profile_fields.parse_timezone, value)
+
+
+class ProfileApi(APIView):
+    @extend_schema(responses={200: ProfileOutput}, summary="The caller's profile")
+    def get(self, request):
+        profile = services.profile_ensure(user=request.user)
+        return Response(ProfileOutput(profile).data)
+
+    @extend_schema(request=ProfileInput, responses={200: ProfileOutput}, summary="Update the caller's profile")
+    def patch(self, request):
+        serializer = ProfileInput(data=request.data, partial=True, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        profile = services.profile_update(user=request.user, changes=dict(serializer.validated_data))
+        return Response(ProfileOutput(profile).data)

@@ -1,0 +1,45 @@
+"""Accounts' domain errors: each becomes the API.md error shape through flashlearn.errors."""
+
+from rest_framework import status
+
+from flashlearn.errors import Conflict, DomainError, Throttled
+
+
+class InvalidCredentials(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_credentials"
+    message = "The email address or password is incorrect."
+
+
+class TokenInvalid(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "token_invalid"
+    message = "The token is invalid."
+
+
+class TokenExpired(TokenInvalid):
+    code = "token_expired"
+    message = "The token has expired."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "An account with this email address already exists."
+
+    def __init__(self):
+        super().__init__(fields={"email": ["An account with this email address already exists."]})
+
+
+class LockedOut(Throttled):
+    code = "too_many_attempts"
+    message = "Too many failed sign-in attempts. Try again later."
+
+
+class SignupThrottled(Throttled):
+    code = "signup_throttled"
+    message = "Too many sign-ups from this address. Try again later."
+
+
+class InvalidInput(DomainError):
+    code = "validation_error"
+    message = "The request has invalid fields."

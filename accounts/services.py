@@ -1,0 +1,268 @@
+"""Writes of the accounts app: sign-up, sign-in, tokens, password, profile, external-user sync."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts import lockout
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidInput, TokenExpired, TokenInvalid
+from accounts.models import AuthEvent, Profile, User
+from accounts.request_meta import RequestMeta
+from accounts.stats import stat_incr
+from accounts.tokens import (
+    ExternalClaims,
+    outstanding_for,
+    refresh_token_payload,
+    refresh_tokens_revoke_all,
+    token_pair_issue,
+)
+from flashlearn.errors import Conflict
+
+logger = logging.getLogger("accounts")
+
+_NO_META = RequestMeta()
+
+
+def auth_event_record(
+    *, kind: str, meta: RequestMeta | None = None, user: User | None = None, email: str = "", detail: str = ""
+) -> AuthEvent:
+    meta = meta or _NO_META
+    return AuthEvent.objects.create(
+        kind=kind,
+        user=user,
+        email=(email or (user.email if user else ""))[:254],
+        ip=meta.ip,
+        user_agent=meta.user_agent[:512],
+        detail=detail[:200],
+    )
+
+
+def _password_check(password: str, *, user: User, field: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise InvalidInput(fields={field: list(exc.messages)}) from None
+
+
+def user_signup(*, email: str, password: str, display_name: str = "", meta: RequestMeta) -> tuple[User, dict]:
+    """Create an account and sign it in. Throttled per IP before anything else is done.
+
+    Two concurrent sign-ups of one address: the database's unique constraint decides, and the
+    loser gets EmailTaken (409), never a 500.
+    """
+    lockout.signup_throttle_hit(ip=meta.ip)
+    email = User.objects.normalize_email(email)
+    _password_check(password, user=User(email=email, display_name=display_name), field="password")
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken()
+    try:
+        user = User.objects.create_user(email=email, password=password, display_name=display_name.strip())
+    except IntegrityError:
+        raise EmailTaken() from None
+    tokens = token_pair_issue(user)
+    auth_event_record(kind=AuthEvent.Kind.SIGNUP, meta=meta, user=user)
+    return user, tokens
+
+
+def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, dict]:
+    """Check the password and issue tokens. A locked email or IP is refused before any hashing.
+
+    A PBKDF2 (or outdated Argon2) hash is upgraded to the current hasher by Django on success.
+    """
+    email = User.objects.normalize_email(email)
+    lockout.login_lock_check(email=email, ip=meta.ip)
+    user = authenticate(None, email=email, password=password)
+    if user is None:
+        auth_event_record(kind=AuthEvent.Kind.LOGIN_FAILED, meta=meta, email=email)
+        locked = lockout.login_failure_record(email=email, ip=meta.ip)
+        if locked:
+            auth_event_record(kind=AuthEvent.Kind.LOCKOUT, meta=meta, email=email, detail=",".join(locked))
+        raise InvalidCredentials()
+    lockout.login_failures_clear(email=email)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    tokens = token_pair_issue(user)
+    auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user)
+    return user, tokens
+
+
+def token_refresh(*, refresh: str, meta: RequestMeta) -> dict[str, str]:
+    """Rotate a refresh token: the presented one is blacklisted, a new recorded pair is issued.
+
+    The token's OutstandingToken row is locked, so two concurrent uses of one token give one
+    new pair and one 401, never two pairs.
+    """
+    payload = refresh_token_payload(refresh)
+    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise TokenInvalid()
+    with transaction.atomic():
+        outstanding = outstanding_for(refresh, payload, user=user)
+        outstanding = OutstandingToken.objects.select_for_update().get(pk=outstanding.pk)
+        if BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise TokenInvalid()
+        BlacklistedToken.objects.create(token=outstanding)
+        tokens = token_pair_issue(user)
+    auth_event_record(kind=AuthEvent.Kind.REFRESH, meta=meta, user=user)
+    return tokens
+
+
+def user_logout(*, refresh: str, meta: RequestMeta) -> None:
+    """Blacklist a refresh token (recorded first if it never was). Idempotent; an expired
+    token has nothing left to revoke."""
+    try:
+        payload = refresh_token_payload(refresh)
+    except TokenExpired:
+        return
+    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    with transaction.atomic():
+        outstanding = outstanding_for(refresh, payload, user=user)
+        BlacklistedToken.objects.get_or_create(token=outstanding)
+    auth_event_record(kind=AuthEvent.Kind.LOGOUT, meta=meta, user=user)
+
+
+def password_change(*, user: User, old_password: str, new_password: str, meta: RequestMeta) -> dict[str, str]:
+    """Set a new password and revoke every refresh token of the user; returns a fresh pair for
+    the caller. A wrong old password counts as a failed login (same lockout)."""
+    lockout.login_lock_check(email=user.email, ip=meta.ip)
+    if not user.check_password(old_password):
+        lockout.login_failure_record(email=user.email, ip=meta.ip)
+        raise InvalidInput(fields={"old_password": ["The current password is incorrect."]})
+    _password_check(new_password, user=user, field="new_password")
+    user.set_password(new_password)  # hashed here, outside the transaction
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(password=user.password)
+        revoked = refresh_tokens_revoke_all(user=user)
+        tokens = token_pair_issue(user)
+    auth_event_record(kind=AuthEvent.Kind.PASSWORD_CHANGED, meta=meta, user=user, detail=f"revoked {revoked}")
+    return tokens
+
+
+def profile_ensure(*, user: User) -> Profile:
+    """The user's profile, created if missing. Race-safe: the one-to-one constraint decides."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        pass
+    profile, _ = Profile.objects.get_or_create(user=user)
+    user.profile = profile
+    return profile
+
+
+PROFILE_FIELDS = (
+    "bio", "phone", "work_email", "date_of_birth", "website", "linkedin", "twitter", "github", "timezone",
+    "emergency_contact_name", "emergency_contact_phone", "emergency_contact_email",
+)
+
+
+def profile_update(*, user: User, changes: dict[str, Any]) -> Profile:
+    """Apply already-validated changes (see accounts.profile_fields) all together or not at all.
+
+    `work_email` is unique: taken by someone else → 409 on that field, whether the check or the
+    constraint (a concurrent writer) catches it.
+    """
+    profile_ensure(user=user)
+    work_email = changes.get("work_email")
+    if work_email:
+        changes["work_email"] = work_email
+    elif "work_email" in changes:
+        changes["work_email"] = None
+    taken = Conflict(code="work_email_taken", fields={"work_email": ["This work email is used by another account."]})
+    try:
+        with transaction.atomic():
+            profile = Profile.objects.select_for_update().get(user=user)
+            if work_email and Profile.objects.filter(work_email=work_email).exclude(pk=profile.pk).exists():
+                raise taken
+            for field in PROFILE_FIELDS:
+                if field in changes:
+                    setattr(profile, field, changes[field])
+            profile.save()
+            if "display_name" in changes:
+                user.display_name = changes["display_name"]
+                User.objects.filter(pk=user.pk).update(display_name=user.display_name)
+    except IntegrityError:
+        raise taken from None
+    user.profile = profile
+    return profile
+
+
+def _sync_key(claims: ExternalClaims) -> str:
+    return f"accounts:extsync:{claims.sub}"
+
+
+def external_user_sync(*, claims: ExternalClaims, meta: RequestMeta | None = None) -> User:
+    """The local user for an external token, written at most once per EXTERNAL_USER_SYNC_TTL.
+
+    The cache remembers (user id, claims fingerprint) per `sub`: while it is fresh and the claims
+    have not changed, a request costs one read of the user row (as our own tokens do) and no write.
+    """
+    key = _sync_key(claims)
+    cached = cache.get(key)
+    if cached and cached.get("fingerprint") == claims.fingerprint:
+        user = User.objects.filter(pk=cached["user_id"]).first()
+        if user is not None and user.is_active:
+            stat_incr("external_sync_hit")
+            return user
+    stat_incr("external_sync_miss")
+    user, created = _external_user_upsert(claims)
+    if not user.is_active:
+        raise TokenInvalid()
+    cache.set(key, {"user_id": user.pk, "fingerprint": claims.fingerprint}, settings.EXTERNAL_USER_SYNC_TTL)
+    if created:
+        auth_event_record(kind=AuthEvent.Kind.EXTERNAL_USER_CREATED, meta=meta, user=user)
+    return user
+
+
+def _external_user_upsert(claims: ExternalClaims) -> tuple[User, bool]:
+    """Find the user by `sub`, else link the account with the same email, else create one.
+
+    Two first requests at once: one insert wins on the unique `external_id`/email constraint and
+    the other reads what it wrote.
+    """
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                user = User.objects.select_for_update().filter(external_id=claims.sub).first()
+                if user is not None:
+                    _external_user_refresh(user, claims)
+                    return user, False
+                if not claims.email:
+                    raise TokenInvalid()
+                user = User.objects.select_for_update().filter(email=claims.email).first()
+                if user is not None:
+                    if user.external_id is not None:  # the address belongs to another external identity
+                        raise TokenInvalid()
+                    user.external_id = claims.sub
+                    user.display_name = user.display_name or claims.name
+                    user.save(update_fields=["external_id", "display_name"])
+                    return user, False
+                user = User.objects.create_user(
+                    email=claims.email, password=None, external_id=claims.sub, display_name=claims.name
+                )
+                return user, True
+        except IntegrityError:
+            if attempt:
+                raise TokenInvalid() from None
+    raise TokenInvalid()  # pragma: no cover
+
+
+def _external_user_refresh(user: User, claims: ExternalClaims) -> None:
+    fields = []
+    if claims.email and claims.email != user.email and not User.objects.filter(email=claims.email).exists():
+        user.email = claims.email
+        fields.append("email")
+    if claims.name and claims.name != user.display_name:
+        user.display_name = claims.name
+        fields.append("display_name")
+    if fields:
+        user.save(update_fields=fields)

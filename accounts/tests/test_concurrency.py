@@ -1,0 +1,77 @@
+"""Two writers at once, on PostgreSQL: the database decides, nobody gets a 500."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from accounts.models import Profile, User
+from accounts.tests.factories import PASSWORD, SUPABASE_SECRET, external_token, user_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def concurrently(request, n: int = 2) -> list:
+    """Run `request(client)` in n threads released together; their responses."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def worker(index):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = request(APIClient())
+        except Exception as exc:  # surfaces in the assertion below, not as a hung thread
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_concurrent_signup_of_one_email_gives_201_and_409():
+    for attempt in range(5):  # several rounds: the race has more than one interleaving
+        email = f"race{attempt}@example.com"
+        responses = concurrently(
+            lambda c, email=email: c.post("/api/v1/auth/signup", {"email": email, "password": PASSWORD}, format="json")
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409], responses
+        conflict = next(r for r in responses if r.status_code == 409)
+        assert conflict.json()["error"]["code"] == "email_taken"
+        assert User.objects.filter(email=email).count() == 1
+        assert Profile.objects.filter(user__email=email).count() == 1
+
+
+def test_concurrent_refresh_of_one_token_gives_one_new_pair():
+    user_create()
+    tokens = APIClient().post(
+        "/api/v1/auth/login", {"email": "grace@example.com", "password": PASSWORD}, format="json"
+    ).json()
+    responses = concurrently(lambda c: c.post("/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, format="json"))
+    assert sorted(r.status_code for r in responses) == [200, 401], responses
+
+
+def test_concurrent_first_sight_of_an_external_user_creates_one_user(settings):
+    settings.SUPABASE_JWT_SECRET = SUPABASE_SECRET
+    sub = uuid.uuid4()
+    token = external_token(sub=sub, email="twice@example.com")
+    responses = concurrently(lambda c: c.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}"), n=4)
+    assert [r.status_code for r in responses] == [200] * 4, responses
+    assert User.objects.filter(external_id=sub).count() == 1
+
+
+def test_concurrent_profile_reads_create_one_profile():
+    user = user_create()
+    Profile.objects.filter(user=user).delete()
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = str(AccessToken.for_user(user))
+    responses = concurrently(lambda c: c.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}"), n=4)
+    assert [r.status_code for r in responses] == [200] * 4, responses
+    assert Profile.objects.filter(user=user).count() == 1

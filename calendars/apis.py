@@ -1,0 +1,178 @@
+"""HTTP layer of the calendars app: validate, call a service or selector, serialize."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calendars import selectors, services
+from calendars.encryption import encryption_available
+from calendars.errors import TokenEncryptionNotConfigured
+from flashlearn.errors import DomainError
+
+MAX_WINDOW = timedelta(days=400)
+
+
+class ConnectionOutput(serializers.Serializer):
+    provider = serializers.CharField()
+    account_email = serializers.EmailField()
+    status = serializers.CharField()
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    consecutive_failures = serializers.IntegerField()
+    next_retry_at = serializers.DateTimeField(allow_null=True)
+    connected_at = serializers.DateTimeField(source="created_at")
+    event_count = serializers.SerializerMethodField()
+    calendars = serializers.SerializerMethodField()
+
+    def get_event_count(self, connection) -> int:
+        return selectors.connection_event_count(connection=connection)
+
+    def get_calendars(self, connection) -> list[dict]:
+        out = []
+        for state in selectors.connection_calendars(connection=connection):
+            channel = selectors.calendar_channel(state=state)
+            out.append({
+                "calendar_id": state.calendar_id,
+                "last_synced_at": state.last_synced_at,
+                "full_synced_at": state.full_synced_at,
+                "incremental": bool(state.sync_token),
+                "push_channel_expires_at": channel.expires_at if channel else None,
+            })
+        return out
+
+
+class SyncOutput(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    deleted = serializers.IntegerField()
+    full_resync = serializers.BooleanField()
+
+
+class GoogleConnectApi(APIView):
+    @extend_schema(responses=inline_serializer("CalendarConnect", {"authorization_url": serializers.URLField()}))
+    def get(self, request):
+        if not encryption_available():
+            raise TokenEncryptionNotConfigured()
+        return Response({"authorization_url": services.oauth_start(user=request.user)})
+
+
+class GoogleCallbackApi(APIView):
+    """Reached by the browser redirect from Google: no bearer header, the signed state names the user."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        state = serializers.CharField(required=False, allow_blank=True, default="")
+        code = serializers.CharField(required=False, allow_blank=True, default="")
+        error = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(parameters=[InputSerializer], responses=ConnectionOutput)
+    def get(self, request):
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        return_url = settings.CALENDAR_CONNECT_RETURN_URL
+        try:
+            connection = services.oauth_complete(state=data.validated_data["state"],
+                                                 code=data.validated_data["code"] or None,
+                                                 error=data.validated_data["error"] or None)
+        except DomainError as exc:
+            if return_url:
+                return HttpResponseRedirect(f"{return_url}?{urlencode({'status': 'error', 'code': exc.code})}")
+            raise
+        if return_url:
+            return HttpResponseRedirect(f"{return_url}?{urlencode({'status': 'connected'})}")
+        return Response(ConnectionOutput(connection).data)
+
+
+class ConnectionApi(APIView):
+    @extend_schema(responses=ConnectionOutput)
+    def get(self, request):
+        connection = selectors.connection_get_for_user(user=request.user)
+        return Response(ConnectionOutput(connection).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request):
+        services.connection_disconnect(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SyncApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        full = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses=SyncOutput)
+    def post(self, request):
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        result = services.connection_sync_for_user(user=request.user, full=data.validated_data["full"])
+        return Response(SyncOutput(result.as_dict()).data)
+
+
+class EventsApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        start = serializers.DateTimeField(required=False)
+        end = serializers.DateTimeField(required=False)
+
+        def validate(self, attrs):
+            start = attrs.get("start") or timezone.now()
+            end = attrs.get("end") or start + timedelta(days=30)
+            if end <= start:
+                raise serializers.ValidationError({"end": ["Must be after start."]})
+            if end - start > MAX_WINDOW:
+                raise serializers.ValidationError({"end": [f"The window may span at most {MAX_WINDOW.days} days."]})
+            return {"start": start, "end": end}
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        google_id = serializers.CharField()
+        calendar_id = serializers.CharField()
+        status = serializers.CharField()
+        summary = serializers.CharField()
+        description = serializers.CharField()
+        location = serializers.CharField()
+        start = serializers.DateTimeField()
+        end = serializers.DateTimeField()
+        all_day = serializers.BooleanField()
+        time_zone = serializers.CharField()
+        recurring_event_id = serializers.CharField()
+        html_link = serializers.CharField()
+        updated = serializers.DateTimeField()
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    def get(self, request):
+        data = self.InputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        events = selectors.event_list(user=request.user, **data.validated_data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class GoogleNotificationsApi(APIView):
+    """Google's push webhook: authenticated by the channel id and our per-channel token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None,
+                   responses=inline_serializer("CalendarNotification", {"status": serializers.CharField()}))
+    def post(self, request):
+        outcome = services.notification_receive(
+            channel_id=request.headers.get("X-Goog-Channel-ID", ""),
+            token=request.headers.get("X-Goog-Channel-Token", ""),
+            resource_state=request.headers.get("X-Goog-Resource-State", ""),
+            resource_id=request.headers.get("X-Goog-Resource-ID", ""),
+        )
+        return Response({"status": outcome})

@@ -1,0 +1,125 @@
+"""Calendar v3 over plain `requests`, with retries that follow Google's guidance.
+
+Why not googleapiclient's discovery client: its httplib2 transport is not thread-safe and keeps
+no connection pool; its `num_retries` ignores Retry-After and decides by itself what is
+retryable; and its authorized transport refreshes tokens on a 401 by itself, outside the row
+lock that keeps refreshes from racing (credentials.py). The REST surface used here is three
+documented calls (events.list, events.watch, channels.stop), so a pooled requests.Session
+against GOOGLE_CALENDAR_API_ROOT keeps full control of status codes, error reasons and headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+
+from calendars.errors import CalendarAccessError, GoogleUnavailable, SyncTokenExpired
+from calendars.google import backoff
+from calendars.google.credentials import access_token_for
+
+logger = logging.getLogger("calendars.client")
+
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+
+
+def error_reason(response: requests.Response) -> str:
+    """The `errors[0].reason` of a Google error body ("rateLimitExceeded", "notFound", ...)."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(error, dict):
+        return str(error)
+    errors = error.get("errors") or []
+    if errors and isinstance(errors[0], dict) and errors[0].get("reason"):
+        return str(errors[0]["reason"])
+    return str(error.get("status") or "")
+
+
+def retryable(status: int, reason: str) -> bool:
+    return status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS)
+
+
+class GoogleCalendarClient:
+    """One connection's view of Calendar v3. Not shared between threads."""
+
+    def __init__(self, *, connection_id: int, session: requests.Session | None = None):
+        self.connection_id = connection_id
+        self.session = session or requests.Session()
+        self.base_url = settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/"
+        self._token: str | None = None
+        self.calls = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(self, method: str, path: str, *, params: dict | None = None, json: dict | None = None) -> dict:
+        """One API call with retries: backoff with full jitter for 403 rate limits, 429 and 5xx
+        (Retry-After honoured), one token refresh on a 401, no retry for other 4xx."""
+        url = self.base_url + path
+        refreshed = False
+        attempt = 0
+        max_attempts = max(1, settings.CALENDAR_RETRY_MAX_ATTEMPTS)
+        while True:
+            if self._token is None:
+                self._token = access_token_for(connection_id=self.connection_id)
+            retry_after: float | None = None
+            try:
+                self.calls += 1
+                response = self.session.request(
+                    method, url, params=params, json=json, timeout=settings.CALENDAR_HTTP_TIMEOUT,
+                    headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = type(exc).__name__
+            else:
+                status = response.status_code
+                if status < 300:
+                    return response.json() if response.content else {}
+                reason = error_reason(response)
+                if status == 401 and not refreshed:
+                    refreshed = True
+                    self._token = access_token_for(connection_id=self.connection_id, stale_token=self._token)
+                    continue
+                if status == 410:
+                    raise SyncTokenExpired()
+                if not retryable(status, reason):
+                    logger.warning("google refused request", extra={
+                        "connection_id": self.connection_id, "status": status, "reason": reason, "path": path})
+                    raise CalendarAccessError(
+                        f"Google answered {status}{f' ({reason})' if reason else ''} for this calendar."
+                    )
+                problem = f"{status} {reason}".strip()
+                retry_after = backoff.parse_retry_after(response.headers.get("Retry-After"))
+            attempt += 1
+            delay = backoff.retry_delay(attempt - 1, retry_after)
+            if attempt >= max_attempts or delay > settings.CALENDAR_RETRY_MAX_SECONDS:
+                logger.warning("google unavailable after retries", extra={
+                    "connection_id": self.connection_id, "problem": problem, "attempts": attempt, "path": path})
+                wait = retry_after if retry_after is not None else settings.CALENDAR_RETRY_MAX_SECONDS
+                raise GoogleUnavailable(retry_after=max(1, math.ceil(wait)))
+            logger.info("google call retried", extra={
+                "connection_id": self.connection_id, "problem": problem, "attempt": attempt, "delay_s": delay})
+            backoff.pause(delay)
+
+    def events_pages(self, calendar_id: str, params: dict) -> Iterator[dict]:
+        """Every page of events.list for one query; the same parameters go with each pageToken."""
+        path = f"calendars/{quote(calendar_id, safe='')}/events"
+        page_token = None
+        while True:
+            page = self.call("GET", path, params={**params, **({"pageToken": page_token} if page_token else {})})
+            yield page
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return
+
+    def events_watch(self, calendar_id: str, body: dict) -> dict:
+        return self.call("POST", f"calendars/{quote(calendar_id, safe='')}/events/watch", json=body)
+
+    def channels_stop(self, *, channel_id: str, resource_id: str) -> None:
+        self.call("POST", "channels/stop", json={"id": channel_id, "resourceId": resource_id})

@@ -1,0 +1,300 @@
+"""Writes of the calendars app: connect, sync, receive notifications, disconnect."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from calendars.encryption import decrypt_token, encrypt_token
+from calendars.errors import (
+    CalendarAccessError,
+    CalendarNotConnected,
+    CalendarReauthRequired,
+    GoogleUnavailable,
+    OAuthDenied,
+    OAuthExchangeFailed,
+    OAuthStateInvalid,
+    SyncInProgress,
+)
+from calendars.google import oauth
+from calendars.google.channels import channel_ensure, channel_stop
+from calendars.google.client import GoogleCalendarClient
+from calendars.google.credentials import token_revoke
+from calendars.google.sync import SyncResult, calendar_sync
+from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, OAuthState, PushChannel
+from flashlearn.errors import Forbidden, NotFound
+
+logger = logging.getLogger("calendars.services")
+
+_STATE_SALT = "calendars.google.oauth-state"
+_DISCONNECT_OWNER = "disconnect"
+
+
+class SyncLeaseLost(Exception):
+    """Another worker (or a disconnect) took this connection's sync lease."""
+
+
+# --- OAuth ------------------------------------------------------------------------------------
+
+def oauth_start(*, user) -> str:
+    """The Google consent URL; the state names the user, is signed, expires and works once."""
+    nonce = secrets.token_urlsafe(24)
+    state = signing.dumps({"n": nonce, "u": user.pk}, salt=_STATE_SALT, compress=False)
+    url, code_verifier = oauth.authorization_url_build(state=state)
+    now = timezone.now()
+    OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    OAuthState.objects.create(
+        nonce=nonce, user=user, code_verifier_encrypted=encrypt_token(code_verifier),
+        expires_at=now + timedelta(seconds=settings.CALENDAR_OAUTH_STATE_TTL_SECONDS),
+    )
+    return url
+
+
+def _oauth_state_consume(state: str) -> OAuthState:
+    """Check the signature and age, then claim the row with one conditional UPDATE: a replay finds it used."""
+    try:
+        data = signing.loads(state, salt=_STATE_SALT, max_age=settings.CALENDAR_OAUTH_STATE_TTL_SECONDS)
+        nonce, user_id = str(data["n"]), int(data["u"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise OAuthStateInvalid() from None
+    now = timezone.now()
+    claimed = OAuthState.objects.filter(nonce=nonce, user_id=user_id, used_at__isnull=True,
+                                        expires_at__gt=now).update(used_at=now)
+    if claimed != 1:
+        raise OAuthStateInvalid()
+    return OAuthState.objects.select_related("user").get(nonce=nonce)
+
+
+def oauth_complete(*, state: str, code: str | None, error: str | None = None) -> CalendarConnection:
+    """The callback: the state (not a bearer header, which a browser redirect cannot carry) says who."""
+    row = _oauth_state_consume(state or "")
+    if error or not code:
+        raise OAuthDenied(f"Google did not grant access ({error or 'no code'}).")
+    grant = oauth.code_exchange(code=code, state=state, code_verifier=decrypt_token(row.code_verifier_encrypted))
+    if not grant.account_email:
+        grant.account_email = _primary_calendar_id(grant.access_token)
+    return _connection_store(user=row.user, grant=grant)
+
+
+def _primary_calendar_id(access_token: str) -> str:
+    """The primary calendar's id is the account's email: the fallback when no ID token came back."""
+    import requests
+
+    try:
+        response = requests.get(
+            settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/calendars/primary",
+            headers={"Authorization": f"Bearer {access_token}"}, timeout=settings.CALENDAR_HTTP_TIMEOUT,
+        )
+        return str(response.json().get("id") or "") if response.status_code == 200 else ""
+    except (requests.RequestException, ValueError):
+        return ""
+
+
+@transaction.atomic
+def _connection_store(*, user, grant: oauth.TokenGrant) -> CalendarConnection:
+    connection = (CalendarConnection.objects.select_for_update()
+                  .filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first())
+    if connection is None:
+        connection = CalendarConnection(user=user, provider=CalendarConnection.Provider.GOOGLE)
+    elif connection.account_email and grant.account_email and connection.account_email != grant.account_email:
+        # Another Google account: the old account's events and sync state are not this calendar's.
+        CalendarEvent.objects.filter(connection=connection).delete()
+        CalendarSyncState.objects.filter(connection=connection).delete()
+    refresh_token = grant.refresh_token or decrypt_token(connection.refresh_token_encrypted)
+    if not refresh_token:
+        raise OAuthExchangeFailed("Google issued no refresh token. Connect again.")
+    connection.account_email = grant.account_email or connection.account_email
+    connection.access_token_encrypted = encrypt_token(grant.access_token)
+    connection.refresh_token_encrypted = encrypt_token(refresh_token)
+    connection.token_expires_at = grant.expires_at
+    connection.scopes = " ".join(grant.scopes)
+    connection.status = CalendarConnection.Status.ACTIVE
+    connection.last_error = ""
+    connection.consecutive_failures = 0
+    connection.next_retry_at = None
+    connection.reauth_notified_at = None
+    connection.sync_lock_until = None
+    connection.sync_lock_owner = ""
+    connection.save()
+    return connection
+
+
+# --- Sync -------------------------------------------------------------------------------------
+
+def _lease_claim(connection_id: int, owner: str) -> bool:
+    now = timezone.now()
+    return CalendarConnection.objects.filter(pk=connection_id).filter(
+        Q(sync_lock_until__isnull=True) | Q(sync_lock_until__lt=now)
+    ).update(sync_lock_until=now + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS), sync_lock_owner=owner) == 1
+
+
+def _lease_renew(connection_id: int, owner: str) -> None:
+    renewed = CalendarConnection.objects.filter(pk=connection_id, sync_lock_owner=owner).update(
+        sync_lock_until=timezone.now() + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS)
+    )
+    if renewed != 1:
+        raise SyncLeaseLost()
+
+
+def _lease_release(connection_id: int, owner: str) -> None:
+    CalendarConnection.objects.filter(pk=connection_id, sync_lock_owner=owner).update(
+        sync_lock_until=None, sync_lock_owner=""
+    )
+
+
+def connection_sync(*, connection_id: int, full: bool = False) -> SyncResult:
+    """Sync every configured calendar of a connection. Two syncs of one connection never overlap:
+    the second raises SyncInProgress and leaves a request the running one honours before it ends."""
+    connection = CalendarConnection.objects.get(pk=connection_id)
+    if connection.status == CalendarConnection.Status.REVOKED:
+        raise CalendarNotConnected()
+    if connection.status == CalendarConnection.Status.NEEDS_REAUTH:
+        raise CalendarReauthRequired()
+    owner = uuid.uuid4().hex
+    if not _lease_claim(connection_id, owner):
+        CalendarConnection.objects.filter(pk=connection_id).update(sync_requested_at=timezone.now())
+        raise SyncInProgress()
+    client = GoogleCalendarClient(connection_id=connection_id)
+    total = SyncResult()
+    try:
+        for _round in range(3):
+            started = timezone.now()
+            for calendar_id in settings.CALENDAR_SYNC_CALENDAR_IDS:
+                state, _ = CalendarSyncState.objects.get_or_create(connection_id=connection_id,
+                                                                   calendar_id=calendar_id)
+                total.add(calendar_sync(client=client, state=state, full=full,
+                                        heartbeat=lambda: _lease_renew(connection_id, owner)))
+                _channel_ensure_quietly(client, state)
+            full = False
+            requested = CalendarConnection.objects.values_list("sync_requested_at", flat=True).get(pk=connection_id)
+            if requested is None or requested < started:
+                break
+        _record_success(connection_id)
+        return total
+    except SyncLeaseLost:
+        status = CalendarConnection.objects.values_list("status", flat=True).get(pk=connection_id)
+        if status == CalendarConnection.Status.REVOKED:
+            raise CalendarNotConnected() from None
+        raise SyncInProgress() from None
+    except CalendarAccessError as exc:
+        _record_failure(connection_id, exc.message, permanent=True)
+        raise
+    except GoogleUnavailable as exc:
+        _record_failure(connection_id, exc.message, permanent=False)
+        raise
+    finally:
+        client.close()
+        _lease_release(connection_id, owner)
+
+
+def connection_sync_for_user(*, user, full: bool = False) -> SyncResult:
+    connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first()
+    if connection is None:
+        raise CalendarNotConnected()
+    return connection_sync(connection_id=connection.pk, full=full)
+
+
+def _channel_ensure_quietly(client: GoogleCalendarClient, state: CalendarSyncState) -> None:
+    """Push is an optimisation: a refused watch (e.g. an unverified domain) must not fail the sync."""
+    try:
+        channel_ensure(client=client, state=state)
+    except (CalendarAccessError, GoogleUnavailable) as exc:
+        logger.warning("push channel not created", extra={"calendar_state_id": state.pk, "problem": exc.code})
+
+
+def _record_success(connection_id: int) -> None:
+    now = timezone.now()
+    CalendarConnection.objects.filter(pk=connection_id).exclude(
+        status__in=[CalendarConnection.Status.REVOKED, CalendarConnection.Status.NEEDS_REAUTH]
+    ).update(status=CalendarConnection.Status.ACTIVE, last_synced_at=now, last_error="", consecutive_failures=0,
+             next_retry_at=None, updated_at=now)
+
+
+def _record_failure(connection_id: int, message: str, *, permanent: bool) -> None:
+    """Count the failure and schedule the next scheduled attempt with capped exponential backoff."""
+    with transaction.atomic():
+        connection = CalendarConnection.objects.select_for_update().get(pk=connection_id)
+        if connection.status in (CalendarConnection.Status.REVOKED, CalendarConnection.Status.NEEDS_REAUTH):
+            return
+        failures = connection.consecutive_failures + 1
+        delay = min(settings.CALENDAR_FAILURE_BACKOFF_MAX_SECONDS, 60 * 2 ** min(failures - 1, 16))
+        connection.consecutive_failures = failures
+        connection.next_retry_at = timezone.now() + timedelta(seconds=delay)
+        connection.last_error = message[:1000]
+        if permanent:
+            connection.status = CalendarConnection.Status.ERROR
+        connection.save(update_fields=["consecutive_failures", "next_retry_at", "last_error", "status", "updated_at"])
+
+
+def connection_force_full_resync(*, connection_id: int) -> SyncResult:
+    return connection_sync(connection_id=connection_id, full=True)
+
+
+# --- Push notifications -----------------------------------------------------------------------
+
+def notification_receive(*, channel_id: str, token: str, resource_state: str, resource_id: str = "") -> str:
+    """Check the channel id and token; `sync` is acknowledged, `exists` runs an incremental sync."""
+    channel = PushChannel.objects.select_related("calendar").filter(channel_id=channel_id or "").first()
+    if channel is None:
+        raise NotFound("Unknown notification channel.", code="unknown_channel")
+    if not constant_time_compare(token or "", channel.token):
+        raise Forbidden("The channel token does not match.", code="invalid_channel_token")
+    if resource_id and channel.resource_id and not constant_time_compare(resource_id, channel.resource_id):
+        raise Forbidden("The resource id does not match the channel.", code="invalid_channel_token")
+    if resource_state == "sync":
+        return "acknowledged"
+    if resource_state not in ("exists", "not_exists"):
+        return "ignored"
+    try:
+        connection_sync(connection_id=channel.calendar.connection_id)
+    except SyncInProgress:
+        return "queued"  # the running sync sees the request and runs once more
+    except (GoogleUnavailable, CalendarAccessError, CalendarReauthRequired, CalendarNotConnected) as exc:
+        # Recorded on the connection; the scheduled sync retries. Google needs no error from us.
+        logger.info("notification sync failed", extra={"channel": channel_id, "problem": exc.code})
+        return "failed"
+    return "synced"
+
+
+# --- Disconnect -------------------------------------------------------------------------------
+
+def connection_disconnect(*, user) -> None:
+    """Stop push channels, revoke at Google, delete tokens and events. A running sync loses its lease."""
+    connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).exclude(
+        status=CalendarConnection.Status.REVOKED).first()
+    if connection is None:
+        raise CalendarNotConnected()
+    channels = list(PushChannel.objects.filter(calendar__connection=connection))
+    if channels and connection.status != CalendarConnection.Status.NEEDS_REAUTH:
+        client = GoogleCalendarClient(connection_id=connection.pk)
+        try:
+            for channel in channels:
+                channel_stop(client=client, channel=channel)
+        finally:
+            client.close()
+    refresh_token = decrypt_token(connection.refresh_token_encrypted)
+    access_token = decrypt_token(connection.access_token_encrypted)
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        status=CalendarConnection.Status.REVOKED, access_token_encrypted="", refresh_token_encrypted="",
+        token_expires_at=None, sync_lock_owner=_DISCONNECT_OWNER,
+        sync_lock_until=timezone.now() + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS),
+        last_error="", next_retry_at=None, consecutive_failures=0, updated_at=timezone.now(),
+    )
+    if not token_revoke(refresh_token or access_token):
+        logger.warning("disconnected locally; Google revocation failed", extra={"connection_id": connection.pk})
+    batch_size = max(1, settings.CALENDAR_SYNC_BATCH_SIZE)
+    events = CalendarEvent.objects.filter(connection=connection)
+    while ids := list(events.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            CalendarEvent.objects.filter(pk__in=ids).delete()
+    CalendarSyncState.objects.filter(connection=connection).delete()
+    _lease_release(connection.pk, _DISCONNECT_OWNER)

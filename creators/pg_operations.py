@@ -1,0 +1,23 @@
+"""Migration operations that only touch PostgreSQL.
+
+The same migrations run on SQLite (tests, local development), which has no GIN indexes and no
+pg_trgm. These operations keep the index in the migration state everywhere, so
+`makemigrations --check` stays clean, but create it only where the database can.
+"""
+
+from __future__ import annotations
+
+from django.db.migrations.operations import AddIndex
+
+
+class AddIndexOnPostgres(AddIndex):
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self) -> str:
+        return f"{super().describe()} (PostgreSQL only)"

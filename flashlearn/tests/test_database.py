@@ -1,0 +1,247 @@
+"""DATABASE_URL: every form people bring from Flask/SQLAlchemy on Supabase, and every mistake."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from flashlearn.database import database_config, redact
+from flashlearn.tests.helpers import manage, project_env
+
+PASSWORD = "s3cr3t-Pa55"
+
+SQLITE = "django.db.backends.sqlite3"
+POSTGRES = "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(
+    ("url", "engine", "name", "host", "port", "user"),
+    [
+        ("sqlite:////tmp/flashlearn-x.sqlite3", SQLITE, "/tmp/flashlearn-x.sqlite3", "", "", ""),
+        (f"postgres://app:{PASSWORD}@db.example.com:5432/flash", POSTGRES, "flash", "db.example.com", 5432, "app"),
+        (f"postgresql://app:{PASSWORD}@db.example.com/flash", POSTGRES, "flash", "db.example.com", "", "app"),
+        (f"postgresql+psycopg2://app:{PASSWORD}@h:5433/flash", POSTGRES, "flash", "h", 5433, "app"),
+        (f"postgresql+psycopg://app:{PASSWORD}@h:5433/flash", POSTGRES, "flash", "h", 5433, "app"),
+        (f"postgresql+asyncpg://app:{PASSWORD}@h:5433/flash", POSTGRES, "flash", "h", 5433, "app"),
+        (f"  'postgres://app:{PASSWORD}@h/flash'  ", POSTGRES, "flash", "h", "", "app"),  # quoted, padded
+        # Supabase pooler user names carry the project ref after a dot.
+        (f"postgres://postgres.abcd:{PASSWORD}@aws-1.pooler.supabase.com:5432/postgres", POSTGRES, "postgres",
+         "aws-1.pooler.supabase.com", 5432, "postgres.abcd"),
+    ],
+)
+def test_url_forms_parse_to_the_right_engine(url, engine, name, host, port, user):
+    config = database_config(url)
+    assert config["ENGINE"] == engine
+    assert str(config["NAME"]) == name
+    assert config.get("HOST", "") == host
+    assert config.get("PORT", "") == port
+    assert config.get("USER", "") == user
+    if engine == POSTGRES:
+        assert config["PASSWORD"] == PASSWORD
+
+
+def test_unset_database_url_is_a_sqlite_file(monkeypatch):
+    import importlib
+
+    import flashlearn.settings as project_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DIRECT_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DEBUG", "true")
+    try:
+        reloaded = importlib.reload(project_settings)
+        default = reloaded.DATABASES["default"]
+        assert default["ENGINE"] == SQLITE
+        assert str(default["NAME"]).endswith("db.sqlite3")
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
+
+
+def test_password_with_reserved_characters_percent_encoded():
+    config = database_config("postgres://app:p%40ss%2Fw%3Ard@h:5432/flash")
+    assert config["PASSWORD"] == "p@ss/w:rd"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # A pasted KEY=VALUE line, as in Render/Heroku dashboards.
+        (f"DATABASE_URL=postgresql+psycopg2://u:{PASSWORD}@h:6543/postgres", "without the leading 'DATABASE_URL='"),
+        (f"export DATABASE_URL=postgres://u:{PASSWORD}@h/db", "without the leading 'DATABASE_URL='"),
+        (f"database_url = postgres://u:{PASSWORD}@h/db", "without the leading 'database_url='"),
+        # Unparseable or unusable values.
+        (f"postgres://u:{PASSWORD}@[::1/db", "cannot be parsed"),
+        (f"postgres://u:{PASSWORD}@h:port/db", "invalid port"),
+        (f"postgres://u:{PASSWORD}@h:5432", "no database name"),
+        (f"postgres://u:{PASSWORD}@h:5432/", "no database name"),
+        (f"mysql://u:{PASSWORD}@h/db", "unsupported scheme 'mysql'"),
+        (f"h:5432/db?password={PASSWORD}", "unsupported scheme"),
+        ("not a url at all", "unsupported scheme"),
+        (f"postgres://u:{PASSWORD}@h/db?sslmod=require", "unknown query parameter 'sslmod'"),
+        # Unescaped reserved characters in the password split the URL in odd places.
+        (f"postgres://u:{PASSWORD}#x@h:5432/db", "invalid port"),
+        (f"postgres://u:{PASSWORD}/x@h:5432/db", "invalid port"),
+        (f"postgres://u:{PASSWORD}?x@h:5432/db", "invalid port"),
+        (f"postgres://u:12#{PASSWORD}@h:5432/db", "no database name"),
+    ],
+)
+def test_bad_values_name_the_variable_and_the_fix_and_never_the_password(url, expected):
+    with pytest.raises(ImproperlyConfigured) as info:
+        database_config(url, variable="DATABASE_URL")
+    message = str(info.value)
+    assert message.startswith("DATABASE_URL ")
+    assert "Fix: " in message
+    assert expected in message
+    assert PASSWORD not in message
+    # No chained exception (e.g. a ValueError quoting the URL) rides along into the traceback.
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+def test_the_variable_named_is_the_one_that_is_wrong():
+    with pytest.raises(ImproperlyConfigured, match=r"^DIRECT_DATABASE_URL starts with"):
+        database_config("DIRECT_DATABASE_URL=postgres://u:p@h/db", variable="DIRECT_DATABASE_URL")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgres://u:{PASSWORD}@h/db",
+        f"postgres://u:{PASSWORD}@x@h/db",
+        f"postgres://u:{PASSWORD}/x@h:5432/db",
+        f"h/db?sslmode=require&password={PASSWORD}",
+    ],
+)
+def test_redact_hides_the_password_even_in_broken_urls(url):
+    assert PASSWORD not in redact(url)
+    assert "h" in redact(url)
+
+
+@pytest.mark.parametrize("variant", ["DATABASE_URL=", "garbage"])
+def test_start_up_refuses_a_bad_database_url_without_printing_the_password(variant):
+    url = f"postgresql+psycopg2://postgres.ref:{PASSWORD}@aws-1.pooler.supabase.com:6543/postgres"
+    value = f"DATABASE_URL={url}" if variant == "DATABASE_URL=" else url.replace(":6543", ":65x3")
+    result = manage("check", env=project_env(DEBUG="true", DATABASE_URL=value))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL" in result.stderr
+    assert "Fix: " in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
+
+
+def test_libpq_options_reach_psycopg():
+    config = database_config(
+        "postgres://u:p@db.example.com:5432/flash?sslmode=verify-full&sslrootcert=/etc/ssl/supabase.crt"
+        "&application_name=flashlearn&target_session_attrs=read-write"
+    )
+    options = config["OPTIONS"]
+    assert options["sslmode"] == "verify-full"
+    assert options["sslrootcert"] == "/etc/ssl/supabase.crt"
+    assert options["application_name"] == "flashlearn"
+    assert options["target_session_attrs"] == "read-write"
+    assert options["connect_timeout"] == "5"
+
+
+def test_connect_timeout_from_the_url_wins_over_the_default():
+    config = database_config("postgres://u:p@h:5432/flash?connect_timeout=2", connect_timeout=9)
+    assert config["OPTIONS"]["connect_timeout"] == "2"
+
+
+def _assert_transaction_pooler(config: dict) -> None:
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert "pool" not in config["OPTIONS"]
+    assert config["CONN_MAX_AGE"] == 0
+    assert config["CONN_HEALTH_CHECKS"] is False
+
+
+@pytest.mark.parametrize(
+    ("url", "pool_mode"),
+    [
+        ("postgresql+psycopg2://postgres.ref:p@aws-1.pooler.supabase.com:6543/postgres?sslmode=require", None),
+        ("postgres://u:p@pgbouncer.internal:6432/flash?pgbouncer=true", None),
+        ("postgres://u:p@pgbouncer.internal:6432/flash?pool_mode=transaction", None),
+        ("postgres://u:p@pgbouncer.internal:6432/flash", "transaction"),
+        ("postgres://u:p@pgbouncer.internal:6432/flash", " Transaction "),
+    ],
+)
+def test_transaction_pooler_turns_off_prepared_statements_cursors_and_pooling(url, pool_mode):
+    config = database_config(url, pool_mode=pool_mode)
+    _assert_transaction_pooler(config)
+    assert "pgbouncer" not in config["OPTIONS"] and "pool_mode" not in config["OPTIONS"]
+
+
+def test_transaction_pooler_detection_through_settings_env(monkeypatch):
+    import importlib
+
+    import flashlearn.settings as project_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@127.0.0.1:6432/flash")
+    monkeypatch.setenv("DB_POOL_MODE", "transaction")
+    try:
+        _assert_transaction_pooler(importlib.reload(project_settings).DATABASES["default"])
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
+
+
+def test_session_mode_on_port_6543_keeps_the_pool():
+    config = database_config("postgres://u:p@h:6543/flash", pool_mode="session")
+    assert "pool" in config["OPTIONS"]
+
+
+def test_direct_connection_uses_psycopg_pool_sized_from_env(monkeypatch):
+    import importlib
+
+    import flashlearn.settings as project_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example.com:5432/flash")
+    monkeypatch.setenv("DB_POOL_MIN_SIZE", "3")
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "17")
+    monkeypatch.setenv("DB_POOL_TIMEOUT", "2.5")
+    monkeypatch.delenv("DB_POOL_MODE", raising=False)
+    try:
+        config = importlib.reload(project_settings).DATABASES["default"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
+    assert config["OPTIONS"]["pool"] == {"min_size": 3, "max_size": 17, "timeout": 2.5}
+    assert config["CONN_HEALTH_CHECKS"] is True
+    # Persistent connections pile up under ASGI (one per thread): the pool replaces them.
+    assert config["CONN_MAX_AGE"] == 0
+    assert "prepare_threshold" not in config["OPTIONS"]
+    assert not config.get("DISABLE_SERVER_SIDE_CURSORS")
+
+
+def test_migrate_uses_direct_database_url(monkeypatch):
+    import importlib
+    import sys
+
+    import flashlearn.settings as project_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@pooler.example.com:6543/flash")
+    monkeypatch.setenv("DIRECT_DATABASE_URL", "postgres://u:p@db.example.com:5432/flash")
+    try:
+        monkeypatch.setattr(sys, "argv", ["manage.py", "migrate"])
+        migrate = importlib.reload(project_settings).DATABASES["default"]
+        monkeypatch.setattr(sys, "argv", ["manage.py", "serve"])
+        serve = importlib.reload(project_settings).DATABASES["default"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
+    assert (migrate["HOST"], migrate["PORT"]) == ("db.example.com", 5432)
+    assert "pool" in migrate["OPTIONS"] and not migrate.get("DISABLE_SERVER_SIDE_CURSORS")
+    assert (serve["HOST"], serve["PORT"]) == ("pooler.example.com", 6543)
+    _assert_transaction_pooler(serve)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_pool_really_serves_queries_on_postgres():
+    """Django and psycopg_pool accept the pool options (a duplicate `check` argument once broke this)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    assert connection.pool is not None

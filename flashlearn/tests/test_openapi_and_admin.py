@@ -1,0 +1,121 @@
+"""OpenAPI at /api/schema/ and /api/docs/ with local assets; the admin under daphne with DEBUG off."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sys
+
+import pytest
+import yaml
+
+from bench.core import free_port
+from flashlearn.openapi import drop_trailing_slash_twins
+from flashlearn.tests.helpers import get, project_env, running
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/schema"])
+def test_schema_is_an_openapi_3_document(client, path):
+    response = client.get(path, HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert document["info"]["title"] == "Flashlearn API"
+    assert "/healthz" not in document["paths"] or document["paths"]["/healthz"]  # plain views are not listed
+
+
+@pytest.mark.django_db
+def test_schema_lists_each_route_once_and_declares_bearer_auth(client):
+    document = yaml.safe_load(client.get("/api/schema/").content)
+    paths = set(document["paths"])
+    twins = sorted(p for p in paths if p.endswith("/") and p.rstrip("/") in paths)
+    assert twins == []
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    if any("security" in op for item in document["paths"].values() for op in item.values()
+           if isinstance(op, dict)):
+        assert any(s.get("scheme") == "bearer" for s in schemes.values())
+
+
+@pytest.mark.urls("flashlearn.tests.urls")
+@pytest.mark.django_db
+def test_nested_serializers_get_distinct_component_names(client):
+    document = yaml.safe_load(client.get("/api/schema/").content)
+    components = set(document["components"]["schemas"])
+    assert "EchoInputRequest" in components  # EchoApi.InputSerializer, not a bare "InputRequest"
+
+
+def test_trailing_slash_twins_are_dropped_but_lone_slashed_routes_kept():
+    endpoints = [("/a", "", "GET", None), ("/a/", "", "GET", None), ("/b/", "", "GET", None), ("/", "", "GET", None)]
+    assert [e[0] for e in drop_trailing_slash_twins(endpoints)] == ["/a", "/b/", "/"]
+
+
+def _asset_urls(html: str) -> list[str]:
+    return re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+
+
+@pytest.mark.django_db
+def test_docs_page_uses_only_local_assets_and_they_are_served(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger" in html.lower()
+    assert not re.search(r"https?://(?!127\.0\.0\.1|localhost|testserver)", html), "a CDN URL in the docs page"
+    assets = [url for url in _asset_urls(html) if url.startswith("/static/")]
+    assert any(url.endswith(".js") for url in assets) and any(url.endswith(".css") for url in assets)
+    for url in assets:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        content = b"".join(asset.streaming_content) if asset.streaming else asset.content
+        assert len(content) > 100, url
+
+
+@pytest.fixture(scope="module")
+def production_daphne(tmp_path_factory):
+    """The project under a real daphne process, DEBUG off, on a free loopback port."""
+    port = free_port()
+    env = project_env(
+        DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false", LOG_LEVEL="WARNING",
+        DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('db') / 'admin.sqlite3'}",
+    )
+    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with running(argv, env=env, ready_url=f"{base}/healthz", log=log) as server:
+        yield base, server
+
+
+def test_admin_login_and_its_css_are_served_by_daphne_with_debug_off(production_daphne):
+    base, _ = production_daphne
+    status, _, body = get(f"{base}/admin/login/")
+    assert status == 200
+    html = body.decode()
+    assert 'name="username"' in html
+    stylesheets = [u for u in _asset_urls(html) if u.endswith(".css")]
+    assert stylesheets and all(u.startswith("/static/admin/") for u in stylesheets)
+    for url in stylesheets:
+        status, headers, css = get(f"{base}{url}")
+        assert status == 200, url
+        assert headers["Content-Type"].startswith("text/css")
+        assert len(css) > 0
+
+
+def test_docs_assets_are_served_by_daphne_with_debug_off(production_daphne):
+    base, _ = production_daphne
+    status, _, body = get(f"{base}/api/docs/")
+    assert status == 200
+    assets = [u for u in _asset_urls(body.decode()) if u.startswith("/static/")]
+    assert assets
+    for url in assets:
+        assert get(f"{base}{url}")[0] == 200, url
+    status, headers, _ = get(f"{base}/api/schema/")
+    assert status == 200 and "openapi" in headers["Content-Type"]
+
+
+def test_unknown_route_under_daphne_is_json_404(production_daphne):
+    base, _ = production_daphne
+    status, headers, body = get(f"{base}/nope")
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    assert b'"not_found"' in body

@@ -1,0 +1,52 @@
+"""Start-up under production settings: SECRET_KEY is required, `check --deploy` is clean."""
+
+from __future__ import annotations
+
+import secrets
+
+from cryptography.fernet import Fernet
+
+from flashlearn.tests.helpers import manage, project_env
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    return project_env(**{
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "flashlearn.example.com",
+        "DATABASE_URL": "postgres://flashlearn:pw@db.internal:5432/flashlearn?sslmode=require",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        **overrides,
+    })
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = manage("check", env=production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+    assert "DEBUG" in result.stderr  # the message says how to get going locally
+
+
+def test_an_empty_secret_key_is_refused_too():
+    result = manage("check", env=production_env(SECRET_KEY="   "))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_starts_without_secret_key():
+    result = manage("check", env=project_env(DEBUG="true"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_is_clean_under_production_env():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_a_weak_secret_key():
+    """The deploy check is really running: a short key fails it."""
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(SECRET_KEY="short"))
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr

@@ -1,0 +1,67 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+
+from messaging.models import LiveSession, Membership, Message
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user", "last_read_message"]
+    fields = ["user", "role", "joined_at", "last_read_message"]
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "host", "status", "scheduled_for", "started_at", "ended_at", "message_count",
+                    "member_count"]
+    list_filter = ["status"]
+    search_fields = ["title", "host__email", "host__display_name"]
+    raw_id_fields = ["host"]
+    inlines = [MembershipInline]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("host").annotate(
+            _message_count=Count("messages", filter=Q(messages__deleted_at__isnull=True), distinct=True),
+            _member_count=Count("memberships", distinct=True),
+        )
+
+    @admin.display(description="messages", ordering="_message_count")
+    def message_count(self, obj) -> int:
+        return obj._message_count
+
+    @admin.display(description="members", ordering="_member_count")
+    def member_count(self, obj) -> int:
+        return obj._member_count
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Deleted"), ("no", "Not deleted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Staff see every message, soft-deleted ones included (with their original text)."""
+
+    list_display = ["id", "session", "author", "short_body", "created_at", "edited_at", "deleted_at"]
+    list_filter = [DeletedFilter, "session__status"]
+    search_fields = ["body", "author__email", "author__display_name"]
+    raw_id_fields = ["session", "author"]
+    list_select_related = ["session", "author"]
+    readonly_fields = ["client_id", "created_at", "edited_at"]
+
+    @admin.display(description="body")
+    def short_body(self, obj) -> str:
+        return obj.body if len(obj.body) <= 80 else obj.body[:77] + "..."

@@ -1,0 +1,75 @@
+"""What members hear about: payload shapes and broadcasts to a session's Channels group.
+
+Broadcasts leave only after the writing transaction commits (`transaction.on_commit`), so a
+member never sees a message that a rollback later removes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from messaging.models import LiveSession, Message
+
+logger = logging.getLogger("messaging.events")
+
+
+def channel_layer_alias() -> str:
+    """The chat layer (pub/sub with Redis, see README), or the default one where none is configured."""
+    return "messaging" if "messaging" in settings.CHANNEL_LAYERS else "default"
+
+
+def session_group(session_id: int) -> str:
+    return f"live_session.{int(session_id)}"
+
+
+def user_payload(user) -> dict:
+    return {"id": user.pk, "display_name": user.display_name or user.email.split("@", 1)[0]}
+
+
+def message_payload(message: Message) -> dict:
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.pk,
+        "session": message.session_id,
+        "author": user_payload(message.author),
+        "body": "" if deleted else message.body,
+        "client_id": message.client_id,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+        "deleted_at": message.deleted_at.isoformat() if deleted else None,
+    }
+
+
+def session_payload(session: LiveSession) -> dict:
+    return {
+        "id": session.pk,
+        "title": session.title,
+        "description": session.description,
+        "status": session.status,
+        "host": user_payload(session.host),
+        "scheduled_for": session.scheduled_for.isoformat() if session.scheduled_for else None,
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+        "created_at": session.created_at.isoformat(),
+    }
+
+
+def group_send_now(session_id: int, event: dict) -> None:
+    """Send to the group from sync code; a layer failure is logged, never raised (rows are stored)."""
+    layer = get_channel_layer(channel_layer_alias())
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(session_group(session_id), event)
+    except Exception:
+        logger.warning("broadcast failed", exc_info=True, extra={"session_id": session_id, "event": event["type"]})
+
+
+def broadcast_on_commit(session_id: int, event: dict) -> None:
+    transaction.on_commit(lambda: group_send_now(session_id, event))

@@ -1,0 +1,179 @@
+"""Who is online in a session, shared by every server process.
+
+Each open socket owns one entry `[connection id, user id, display name]` with an expiry time:
+a Redis sorted set per session (score = expiry) when REDIS_URL is set, a dict in this process
+otherwise. Sockets refresh their entry on a heartbeat; an entry whose process died (so
+`disconnect` never ran) expires and the next heartbeat anywhere in the session announces the leave.
+A user is online while at least one of their entries is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+
+from django.conf import settings
+
+
+def ttl() -> float:
+    return settings.MESSAGING_PRESENCE_TTL
+
+
+def heartbeat_interval() -> float:
+    return max(ttl() / 3, 0.05)
+
+
+def entry(connection_id: str, user_id: int, display_name: str) -> str:
+    return json.dumps([connection_id, user_id, display_name], separators=(",", ":"))
+
+
+def _users(entries: list[str]) -> dict[int, dict]:
+    users: dict[int, dict] = {}
+    for raw in entries:
+        _conn, user_id, name = json.loads(raw)
+        users[user_id] = {"id": user_id, "display_name": name}
+    return users
+
+
+class MemoryBackend:
+    """One process only: used without REDIS_URL (development, the SQLite test run)."""
+
+    def __init__(self):
+        self.sessions: dict[int, dict[str, float]] = {}
+
+    async def put(self, session_id: int, member: str, expires: float) -> None:
+        self.sessions.setdefault(session_id, {})[member] = expires
+
+    async def remove(self, session_id: int, member: str) -> bool:
+        return self.sessions.get(session_id, {}).pop(member, None) is not None
+
+    async def live(self, session_id: int, now: float) -> list[str]:
+        return [m for m, exp in self.sessions.get(session_id, {}).items() if exp > now]
+
+    async def expired(self, session_id: int, now: float) -> list[str]:
+        return [m for m, exp in self.sessions.get(session_id, {}).items() if exp <= now]
+
+
+class RedisBackend:
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.prefix = prefix
+
+    def key(self, session_id: int) -> str:
+        return f"{self.prefix}:presence:{int(session_id)}"
+
+    async def put(self, session_id: int, member: str, expires: float) -> None:
+        key = self.key(session_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {member: expires})
+            pipe.expire(key, int(ttl() * 2) + 1)  # an abandoned session's set goes away by itself
+            await pipe.execute()
+
+    async def remove(self, session_id: int, member: str) -> bool:
+        return bool(await self.client.zrem(self.key(session_id), member))
+
+    async def live(self, session_id: int, now: float) -> list[str]:
+        return [m.decode() for m in await self.client.zrangebyscore(self.key(session_id), f"({now}", "+inf")]
+
+    async def expired(self, session_id: int, now: float) -> list[str]:
+        return [m.decode() for m in await self.client.zrangebyscore(self.key(session_id), "-inf", now)]
+
+
+_memory = MemoryBackend()
+_redis_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def backend():
+    if not settings.REDIS_URL:
+        return _memory
+    loop = asyncio.get_running_loop()
+    client = _redis_by_loop.get(loop)
+    if client is None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+        _redis_by_loop[loop] = client
+    return RedisBackend(client, settings.REDIS_PREFIX)
+
+
+async def online(session_id: int) -> list[dict]:
+    users = _users(await backend().live(session_id, time.time()))
+    return sorted(users.values(), key=lambda u: u["id"])
+
+
+async def join(session_id: int, member: str) -> bool:
+    """Add this socket's entry. True when its user was not online before (announce a join)."""
+    store = backend()
+    user_id = json.loads(member)[1]
+    before = _users(await store.live(session_id, time.time()))
+    await store.put(session_id, member, time.time() + ttl())
+    return user_id not in before
+
+
+async def refresh(session_id: int, member: str) -> None:
+    await backend().put(session_id, member, time.time() + ttl())
+
+
+async def leave(session_id: int, member: str) -> bool:
+    """Remove this socket's entry. True when its user has no other live socket (announce a leave)."""
+    store = backend()
+    removed = await store.remove(session_id, member)
+    user_id = json.loads(member)[1]
+    return removed and user_id not in _users(await store.live(session_id, time.time()))
+
+
+async def prune(session_id: int) -> list[dict]:
+    """Drop expired entries (sockets of dead processes); the users that went offline because of it.
+
+    Several sockets may prune at once: only the one whose ZREM removed an entry reports it.
+    """
+    store = backend()
+    now = time.time()
+    removed = [m for m in await store.expired(session_id, now) if await store.remove(session_id, m)]
+    if not removed:
+        return []
+    still = _users(await store.live(session_id, time.time()))
+    return [u for uid, u in _users(removed).items() if uid not in still]
+
+
+class PresenceBatcher:
+    """Coalesces join/leave deltas per session for a short window, so N sockets connecting at
+    once cost a few broadcasts instead of N (each to up to N members)."""
+
+    def __init__(self, send):
+        self.send = send  # async (session_id, joined, left)
+        self.pending: dict[int, tuple[dict, dict]] = {}
+
+    def add(self, session_id: int, *, joined: dict | None = None, left: dict | None = None) -> None:
+        delay = settings.MESSAGING_PRESENCE_COALESCE
+        if session_id not in self.pending:
+            self.pending[session_id] = ({}, {})
+            asyncio.get_running_loop().call_later(delay, self.flush_soon, session_id)
+        joins, leaves = self.pending[session_id]
+        if joined:
+            leaves.pop(joined["id"], None)
+            joins[joined["id"]] = joined
+        if left:
+            joins.pop(left["id"], None)
+            leaves[left["id"]] = left
+
+    def flush_soon(self, session_id: int) -> None:
+        joins, leaves = self.pending.pop(session_id, ({}, {}))
+        if joins or leaves:
+            task = asyncio.ensure_future(self.send(session_id, list(joins.values()), list(leaves.values())))
+            _tasks.add(task)
+            task.add_done_callback(_tasks.discard)
+
+
+_tasks: set = set()
+_batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def batcher(send) -> PresenceBatcher:
+    loop = asyncio.get_running_loop()
+    found = _batchers.get(loop)
+    if found is None:
+        found = _batchers[loop] = PresenceBatcher(send)
+    return found

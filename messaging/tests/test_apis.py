@@ -1,0 +1,296 @@
+"""REST routes: permissions for host, member, author and outsider; pagination; unread counts; aliases."""
+
+import pytest
+
+from messaging.models import LiveSession, Membership, Message
+from messaging.tests.factories import LiveSessionFactory, MessageFactory, UserFactory, client_for
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+def test_create_session_makes_caller_host(cast):
+    response = cast.client(cast.outsider).post(f"{API}/live_sessions", {"title": "Biology"}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["title"] == "Biology" and body["status"] == "scheduled" and body["my_role"] == "host"
+    assert Membership.objects.get(session_id=body["id"], user=cast.outsider).role == "host"
+
+
+def test_create_session_validates(cast):
+    response = cast.client(cast.member).post(f"{API}/live_sessions", {"title": ""}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "title" in response.json()["error"]["fields"]
+
+
+def test_unauthenticated_is_401(db, api_client):
+    response = api_client.get(f"{API}/live_sessions")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_list_shows_only_my_sessions_with_unread_counts(cast):
+    other = LiveSessionFactory()
+    MessageFactory(session=cast.session, author=cast.host)
+    MessageFactory(session=cast.session, author=cast.host)
+    MessageFactory(session=cast.session, author=cast.member)  # own messages are never unread
+    MessageFactory(session=other)
+    body = cast.client(cast.member).get(f"{API}/live_sessions").json()
+    assert [s["id"] for s in body["results"]] == [cast.session.pk]
+    assert body["results"][0]["unread_count"] == 2
+    assert body["results"][0]["my_role"] == "participant"
+    assert body["results"][0]["member_count"] == 2
+    assert "next" in body and "previous" in body
+
+
+@pytest.mark.parametrize("path", ["/live_sessions", "/live_sessions/", f"{API}/live_sessions/"])
+def test_aliases_and_trailing_slash_answer_without_redirect(cast, path):
+    response = cast.client(cast.member).get(path)
+    assert response.status_code == 200
+    assert response.json()["results"][0]["id"] == cast.session.pk
+
+
+def test_detail_member_sees_outsider_gets_404(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}"
+    assert cast.client(cast.member).get(url).status_code == 200
+    missing = cast.client(cast.outsider).get(url)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert cast.client(cast.outsider).get(f"{API}/live_sessions/999999").json() == missing.json()
+
+
+def test_patch_host_only(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}"
+    assert cast.client(cast.member).patch(url, {"title": "x"}, format="json").status_code == 403
+    assert cast.client(cast.outsider).patch(url, {"title": "x"}, format="json").status_code == 404
+    response = cast.client(cast.host).patch(url, {"title": "Renamed"}, format="json")
+    assert response.status_code == 200 and response.json()["title"] == "Renamed"
+    cast.session.refresh_from_db()
+    assert cast.session.title == "Renamed"
+
+
+def test_delete_host_only(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}"
+    assert cast.client(cast.member).delete(url).status_code == 403
+    assert cast.client(cast.outsider).delete(url).status_code == 404
+    assert LiveSession.objects.filter(pk=cast.session.pk).exists()
+    assert cast.client(cast.host).delete(url).status_code == 204
+    assert not LiveSession.objects.filter(pk=cast.session.pk).exists()
+
+
+def test_lifecycle_start_end_host_only(cast):
+    base = f"{API}/live_sessions/{cast.session.pk}"
+    assert cast.client(cast.member).post(f"{base}/start").status_code == 403
+    assert cast.client(cast.outsider).post(f"{base}/start").status_code == 404
+    started = cast.client(cast.host).post(f"{base}/start")
+    assert started.status_code == 200 and started.json()["status"] == "live" and started.json()["started_at"]
+    again = cast.client(cast.host).post(f"{base}/start")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_transition"
+    assert cast.client(cast.member).post(f"{base}/end").status_code == 403
+    ended = cast.client(cast.host).post(f"{base}/end")
+    assert ended.status_code == 200 and ended.json()["status"] == "ended" and ended.json()["ended_at"]
+    assert cast.client(cast.host).post(f"{base}/end").status_code == 409
+
+
+def test_join_and_leave(cast):
+    base = f"{API}/live_sessions/{cast.session.pk}"
+    client = cast.client(cast.outsider)
+    joined = client.post(f"{base}/join")
+    assert joined.status_code == 201 and joined.json()["my_role"] == "participant"
+    assert client.post(f"{base}/join").status_code == 200  # idempotent
+    assert Membership.objects.filter(session=cast.session, user=cast.outsider).count() == 1
+    assert client.get(base).status_code == 200
+    assert client.post(f"{base}/leave").status_code == 204
+    assert client.get(base).status_code == 404
+    assert client.post(f"{base}/leave").status_code == 404
+
+
+def test_host_cannot_leave(cast):
+    response = cast.client(cast.host).post(f"{API}/live_sessions/{cast.session.pk}/leave")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "host_cannot_leave"
+
+
+def test_join_ended_or_missing_session(cast):
+    cast.session.status = LiveSession.Status.ENDED
+    cast.session.save()
+    response = cast.client(cast.outsider).post(f"{API}/live_sessions/{cast.session.pk}/join")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "session_ended"
+    assert cast.client(cast.outsider).post(f"{API}/live_sessions/987654/join").status_code == 404
+
+
+def test_post_message_member_and_alias(cast):
+    response = cast.client(cast.member).post("/messages", {"session": cast.session.pk, "body": " hi "}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["body"] == "hi" and body["author"]["id"] == cast.member.pk and body["session"] == cast.session.pk
+    assert body["deleted"] is False and body["created_at"]
+
+
+def test_post_message_outsider_404_nothing_stored(cast):
+    response = cast.client(cast.outsider).post(
+        f"{API}/messages", {"session": cast.session.pk, "body": "hi"}, format="json"
+    )
+    assert response.status_code == 404
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [({"session": None, "body": "x"}, "session"), ({"session": "abc", "body": "x"}, "session"), ({"body": ""}, "body"),
+     ({"body": "x" * 4001}, "body"), ({"body": "x", "client_id": "c" * 65}, "client_id")],
+)
+def test_post_message_validation(cast, payload, field):
+    payload = {k: v for k, v in {"session": cast.session.pk, **payload}.items() if v is not None}
+    response = cast.client(cast.member).post(f"{API}/messages", payload, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Message.objects.exists()
+
+
+def test_post_message_malformed_json_is_400(cast):
+    response = cast.client(cast.member).post(f"{API}/messages", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+
+
+def test_same_client_id_returns_first_message(cast):
+    client = cast.client(cast.member)
+    payload = {"session": cast.session.pk, "body": "once", "client_id": "abc-1"}
+    first = client.post(f"{API}/messages", payload, format="json")
+    second = client.post(f"{API}/messages", {**payload, "body": "twice"}, format="json")
+    assert first.status_code == 201 and second.status_code == 200
+    assert second.json()["id"] == first.json()["id"] and second.json()["body"] == "once"
+    assert Message.objects.count() == 1
+
+
+def test_post_to_ended_session_is_409(cast):
+    cast.session.status = LiveSession.Status.ENDED
+    cast.session.save()
+    response = cast.client(cast.member).post(f"{API}/messages", {"session": cast.session.pk, "body": "x"}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "session_ended"
+
+
+def test_edit_message_author_only(cast):
+    message = MessageFactory(session=cast.session, author=cast.member, body="old")
+    url = f"{API}/messages/{message.pk}"
+    assert cast.client(cast.host).patch(url, {"body": "new"}, format="json").status_code == 403
+    assert cast.client(cast.outsider).patch(url, {"body": "new"}, format="json").status_code == 404
+    response = cast.client(cast.member).patch(url, {"body": "new"}, format="json")
+    assert response.status_code == 200 and response.json()["body"] == "new" and response.json()["edited_at"]
+    assert cast.client(cast.member).patch(url, {"body": ""}, format="json").status_code == 400
+    message.refresh_from_db()
+    assert message.body == "new"
+
+
+def test_delete_message_soft_author_only(cast):
+    message = MessageFactory(session=cast.session, author=cast.member, body="secret")
+    url = f"{API}/messages/{message.pk}"
+    assert cast.client(cast.host).delete(url).status_code == 403
+    assert cast.client(cast.outsider).delete(url).status_code == 404
+    assert cast.client(cast.member).delete(url).status_code == 204
+    message.refresh_from_db()
+    assert message.deleted_at is not None and message.body == "secret"  # kept for staff
+    history = cast.client(cast.host).get(f"{API}/live_sessions/{cast.session.pk}/messages").json()["results"]
+    assert history[0]["deleted"] is True and history[0]["body"] == ""
+    assert cast.client(cast.member).patch(url, {"body": "again"}, format="json").status_code == 404
+    assert cast.client(cast.member).delete(url).status_code == 404
+
+
+def test_get_message_member_only(cast):
+    message = MessageFactory(session=cast.session, author=cast.host)
+    assert cast.client(cast.member).get(f"{API}/messages/{message.pk}").status_code == 200
+    assert cast.client(cast.outsider).get(f"{API}/messages/{message.pk}").status_code == 404
+
+
+def test_history_outsider_404(cast):
+    response = cast.client(cast.outsider).get(f"{API}/live_sessions/{cast.session.pk}/messages")
+    assert response.status_code == 404
+
+
+class TestHistoryPagination:
+    @pytest.fixture
+    def ids(self, cast):
+        return [MessageFactory(session=cast.session, author=cast.host).pk for _ in range(7)]
+
+    def get(self, cast, query=""):
+        response = cast.client(cast.member).get(f"{API}/live_sessions/{cast.session.pk}/messages{query}")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def test_default_is_newest_page_oldest_first(self, cast, ids):
+        body = self.get(cast, "?limit=3")
+        assert [m["id"] for m in body["results"]] == ids[-3:]
+        assert body["next"] is None
+        assert f"before={ids[-3]}" in body["previous"]
+
+    def test_walk_backwards_then_forwards_without_gap(self, cast, ids):
+        seen, url = [], "?limit=3"
+        while url:
+            body = self.get(cast, url)
+            seen = [m["id"] for m in body["results"]] + seen
+            url = body["previous"] and "?" + body["previous"].split("?", 1)[1]
+        assert seen == ids
+        forward, url = [], "?after=0&limit=2"
+        while url:
+            body = self.get(cast, url)
+            forward += [m["id"] for m in body["results"]]
+            url = body["next"] and "?" + body["next"].split("?", 1)[1]
+        assert forward == ids
+
+    def test_after_and_before_edges(self, cast, ids):
+        assert [m["id"] for m in self.get(cast, f"?after={ids[-1]}")["results"]] == []
+        assert [m["id"] for m in self.get(cast, f"?before={ids[0]}")["results"]] == []
+        body = self.get(cast, f"?after={ids[1]}&before={ids[4]}")
+        assert [m["id"] for m in body["results"]] == ids[2:4]
+        assert body["next"] is None or f"after={ids[3]}" in body["next"]
+        assert f"before={ids[2]}" in body["previous"]
+
+    def test_limit_is_capped(self, cast, ids, settings):
+        settings.MESSAGING_HISTORY_MAX_PAGE_SIZE = 4
+        assert len(self.get(cast, "?limit=1000")["results"]) == 4
+
+    @pytest.mark.parametrize("query", ["?limit=0", "?limit=abc", "?after=-1", "?before=x"])
+    def test_bad_cursor_is_400(self, cast, ids, query):
+        response = cast.client(cast.member).get(f"{API}/live_sessions/{cast.session.pk}/messages{query}")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_read_marker_drops_unread_count(cast):
+    ids = [MessageFactory(session=cast.session, author=cast.host).pk for _ in range(3)]
+    client = cast.client(cast.member)
+    url = f"{API}/live_sessions/{cast.session.pk}/read"
+    assert client.get(f"{API}/live_sessions/{cast.session.pk}").json()["unread_count"] == 3
+    response = client.post(url, {"message_id": ids[1]}, format="json")
+    assert response.status_code == 200 and response.json() == {"message_id": ids[1], "unread_count": 1}
+    # An older receipt arriving late does not move the marker back.
+    assert client.post(url, {"message_id": ids[0]}, format="json").json() == {"message_id": ids[1], "unread_count": 1}
+    assert client.get(f"{API}/live_sessions/{cast.session.pk}").json()["unread_count"] == 1
+
+
+def test_read_marker_validation_and_permissions(cast):
+    other = MessageFactory()  # in another session
+    url = f"{API}/live_sessions/{cast.session.pk}/read"
+    assert cast.client(cast.member).post(url, {"message_id": other.pk}, format="json").status_code == 400
+    assert cast.client(cast.member).post(url, {"message_id": "x"}, format="json").status_code == 400
+    mine = MessageFactory(session=cast.session)
+    assert cast.client(cast.outsider).post(url, {"message_id": mine.pk}, format="json").status_code == 404
+
+
+def test_session_role_selector(cast):
+    from messaging.selectors import session_role
+
+    assert session_role(user=cast.host, session_id=cast.session.pk) == "host"
+    assert session_role(user=cast.member, session_id=cast.session.pk) == "participant"
+    assert session_role(user=cast.outsider, session_id=cast.session.pk) is None
+    assert session_role(user=cast.host, session_id=424242) is None
+
+
+def test_users_see_distinct_unread_counts(cast):
+    third = UserFactory()
+    client_for(third).post(f"{API}/live_sessions/{cast.session.pk}/join")
+    MessageFactory(session=cast.session, author=third)
+    assert cast.client(cast.member).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 1
+    assert client_for(third).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 0

@@ -1,0 +1,400 @@
+"""The live-session websocket: auth, membership, send/ack/broadcast, typing, presence, read, replay, bad frames."""
+
+import asyncio
+import json
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.urls import re_path
+
+from accounts.websocket import TokenAuthMiddleware
+from flashlearn.asgi import application
+from messaging import presence, services
+from messaging.consumers import LiveSessionConsumer
+from messaging.events import channel_layer_alias, session_group
+from messaging.models import Message
+from messaging.tests.factories import (
+    LiveSessionFactory,
+    MembershipFactory,
+    MessageFactory,
+    UserFactory,
+    client_for,
+    token_for,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+ORIGIN = [(b"origin", b"http://localhost")]
+
+
+@pytest.fixture(autouse=True)
+def fast_presence(settings):
+    settings.MESSAGING_PRESENCE_COALESCE = 0.01
+    yield
+    if django_settings.REDIS_URL:  # presence keys of this suite only
+        import redis
+
+        client = redis.Redis.from_url(django_settings.REDIS_URL)
+        for key in client.scan_iter(f"{django_settings.REDIS_PREFIX}:presence:*"):
+            client.delete(key)
+        client.close()
+
+
+@pytest.fixture
+def people(transactional_db):
+    host, member, outsider = UserFactory(), UserFactory(), UserFactory()
+    session = LiveSessionFactory(host=host)
+    MembershipFactory(session=session, user=member)
+    return {"host": host, "member": member, "outsider": outsider, "session": session}
+
+
+async def connect(user, session_id, query="", app=application, expect_open=True):
+    comm = WebsocketCommunicator(app, f"/ws/live_sessions/{session_id}/?token={token_for(user)}{query}",
+                                 headers=ORIGIN)
+    connected, _ = await comm.connect(timeout=5)
+    assert connected
+    if expect_open:
+        snapshot = await frame(comm)
+        assert snapshot["type"] == "presence" and "online" in snapshot
+    return comm
+
+
+async def frame(comm, timeout=3) -> dict:
+    data = await comm.receive_json_from(timeout=timeout)
+    assert isinstance(data.get("type"), str) and data.get("timestamp"), data
+    return data
+
+
+async def frame_of(comm, type_, timeout=3) -> dict:
+    """The next frame, skipping presence deltas (asserted in their own tests)."""
+    while True:
+        data = await frame(comm, timeout)
+        if data["type"] == type_:
+            return data
+        assert data["type"] == "presence", data
+
+
+async def quiet(comm) -> bool:
+    """Nothing arrives but presence deltas."""
+    while not await comm.receive_nothing(timeout=0.2):
+        data = await frame(comm)
+        assert data["type"] == "presence", data
+    return True
+
+
+async def closed_with(comm, code, timeout=3):
+    while True:
+        out = await comm.receive_output(timeout=timeout)
+        if out["type"] == "websocket.close":
+            assert out.get("code") == code
+            return
+        assert out["type"] == "websocket.send"
+
+
+async def test_no_token_closes_4401(people):
+    comm = WebsocketCommunicator(application, f"/ws/live_sessions/{people['session'].pk}/", headers=ORIGIN)
+    await comm.connect()
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("who", ["outsider", "missing"])
+async def test_non_member_closes_4403(people, who):
+    session_id = people["session"].pk if who == "outsider" else 999999
+    comm = await connect(people["outsider"], session_id, expect_open=False)
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    await comm.disconnect()
+
+
+async def test_bearer_subprotocol_is_echoed(people):
+    comm = WebsocketCommunicator(application, f"/ws/live_sessions/{people['session'].pk}/", headers=ORIGIN,
+                                 subprotocols=["bearer", token_for(people["member"])])
+    connected, subprotocol = await comm.connect(timeout=5)
+    assert connected and subprotocol == "bearer"
+    assert (await frame(comm))["type"] == "presence"
+    await comm.disconnect()
+
+
+async def test_send_is_stored_then_broadcast_with_ack(people):
+    sender = await connect(people["member"], people["session"].pk)
+    other = await connect(people["host"], people["session"].pk)
+    await sender.send_json_to({"type": "message.send", "body": "hello", "client_id": "c-1"})
+    ack = await frame_of(sender, "message.new")
+    seen = await frame_of(other, "message.new")
+    stored = await database_sync_to_async(Message.objects.get)()
+    assert ack["message"]["id"] == seen["message"]["id"] == stored.pk
+    assert ack["message"]["client_id"] == "c-1" and seen["message"]["client_id"] is None
+    assert seen["message"]["body"] == "hello" and seen["message"]["author"]["id"] == people["member"].pk
+
+    # A retry with the same client_id: the first message again, to the sender only.
+    await sender.send_json_to({"type": "message.send", "body": "hello again", "client_id": "c-1"})
+    retry = await frame_of(sender, "message.new")
+    assert retry["message"]["id"] == stored.pk and retry["message"]["body"] == "hello"
+    assert await quiet(other)
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await sender.disconnect()
+    await other.disconnect()
+
+
+async def test_rest_post_reaches_websocket_members(people):
+    listener = await connect(people["host"], people["session"].pk)
+
+    def post():
+        return client_for(people["member"]).post(
+            "/api/v1/messages", {"session": people["session"].pk, "body": "via REST"}, format="json")
+
+    response = await database_sync_to_async(post)()
+    assert response.status_code == 201
+    seen = await frame_of(listener, "message.new")
+    assert seen["message"]["id"] == response.json()["id"] and seen["message"]["body"] == "via REST"
+
+    def edit_and_delete():
+        client = client_for(people["member"])
+        assert client.patch(f"/api/v1/messages/{seen['message']['id']}", {"body": "edited"}, format="json"
+                            ).status_code == 200
+        assert client.delete(f"/api/v1/messages/{seen['message']['id']}").status_code == 204
+
+    await database_sync_to_async(edit_and_delete)()
+    updated = await frame_of(listener, "message.updated")
+    deleted = await frame_of(listener, "message.deleted")
+    assert updated["message"]["body"] == "edited"
+    assert deleted["message"]["deleted"] is True and deleted["message"]["body"] == ""
+    await listener.disconnect()
+
+
+async def test_typing_is_broadcast_to_others_and_throttled(people, settings):
+    settings.MESSAGING_TYPING_INTERVAL = 60
+    typist = await connect(people["member"], people["session"].pk)
+    other = await connect(people["host"], people["session"].pk)
+    await typist.send_json_to({"type": "typing"})
+    seen = await frame_of(other, "typing")
+    assert seen["user"]["id"] == people["member"].pk
+    await typist.send_json_to({"type": "typing"})  # within the interval: dropped
+    await typist.send_json_to({"type": "ping"})
+    assert (await frame_of(typist, "pong"))["type"] == "pong"  # and the typist never hears its own typing
+    assert await quiet(other)
+    assert not await database_sync_to_async(Message.objects.exists)()
+    await typist.disconnect()
+    await other.disconnect()
+
+
+async def test_presence_join_and_leave(people):
+    first = await connect(people["member"], people["session"].pk)
+    comm = WebsocketCommunicator(application, f"/ws/live_sessions/{people['session'].pk}/?token="
+                                 f"{token_for(people['host'])}", headers=ORIGIN)
+    await comm.connect()
+    snapshot = await frame(comm)
+    assert {u["id"] for u in snapshot["online"]} == {people["member"].pk, people["host"].pk}
+    joined = await frame(first)
+    if people["host"].pk not in {u["id"] for u in joined["joined"]}:
+        joined = await frame(first)  # the member's own join delta came first
+    assert joined["type"] == "presence" and people["host"].pk in {u["id"] for u in joined["joined"]}
+    assert joined["left"] == []
+    await comm.disconnect()
+    left = await frame(first)
+    assert left["type"] == "presence" and [u["id"] for u in left["left"]] == [people["host"].pk]
+    await first.disconnect()
+
+
+async def test_second_tab_of_same_user_is_not_a_new_join_or_leave(people):
+    watcher = await connect(people["host"], people["session"].pk)
+    await frame(watcher)  # host's own join delta
+    tab1 = await connect(people["member"], people["session"].pk)
+    assert [u["id"] for u in (await frame(watcher))["joined"]] == [people["member"].pk]
+    tab2 = await connect(people["member"], people["session"].pk)
+    await tab2.disconnect()
+    assert await watcher.receive_nothing(timeout=0.2)
+    await tab1.disconnect()
+    assert [u["id"] for u in (await frame(watcher))["left"]] == [people["member"].pk]
+    await watcher.disconnect()
+
+
+async def test_presence_entry_of_dead_process_expires(people, settings):
+    """A socket whose process was killed never runs disconnect: its entry expires, a heartbeat announces it."""
+    settings.MESSAGING_PRESENCE_TTL = 0.6
+    ghost = UserFactory.build(pk=424242, display_name="Ghost")
+    await presence.join(people["session"].pk, presence.entry("dead-process-channel", ghost.pk, "Ghost"))
+    watcher = WebsocketCommunicator(application, f"/ws/live_sessions/{people['session'].pk}/?token="
+                                    f"{token_for(people['host'])}", headers=ORIGIN)
+    await watcher.connect()
+    snapshot = await frame(watcher)
+    assert ghost.pk in {u["id"] for u in snapshot["online"]}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        data = await frame(watcher, timeout=5)
+        if data["type"] == "presence" and any(u["id"] == ghost.pk for u in data["left"]):
+            break
+    else:
+        pytest.fail("the dead entry was never announced as left")
+    assert ghost.pk not in {u["id"] for u in await presence.online(people["session"].pk)}
+    assert people["host"].pk in {u["id"] for u in await presence.online(people["session"].pk)}  # refreshed
+    await watcher.disconnect()
+
+
+async def test_read_moves_marker_and_is_broadcast(people):
+    ids = [m.pk for m in await database_sync_to_async(
+        lambda: [MessageFactory(session=people["session"], author=people["host"]) for _ in range(3)])()]
+    reader = await connect(people["member"], people["session"].pk)
+    other = await connect(people["host"], people["session"].pk)
+    await reader.send_json_to({"type": "read", "message_id": ids[1]})
+    own = await frame_of(reader, "read")
+    assert own["message_id"] == ids[1] and own["unread_count"] == 1 and own["user_id"] == people["member"].pk
+    seen = await frame_of(other, "read")
+    assert seen["user_id"] == people["member"].pk and seen["message_id"] == ids[1] and "unread_count" not in seen
+    await reader.send_json_to({"type": "read", "message_id": ids[0]})  # older: marker stays
+    assert (await frame_of(reader, "read"))["message_id"] == ids[1]
+    await reader.send_json_to({"type": "read", "message_id": "nope"})
+    assert (await frame_of(reader, "error"))["code"] == "validation_error"
+    await reader.disconnect()
+    await other.disconnect()
+
+
+async def test_replay_after_id_then_live_without_duplicate(people):
+    ids = [m.pk for m in await database_sync_to_async(
+        lambda: [MessageFactory(session=people["session"], author=people["host"]) for _ in range(5)])()]
+    comm = await connect(people["member"], people["session"].pk, query=f"&after={ids[1]}")
+    replayed = [(await frame_of(comm, "message.new")) for _ in range(3)]
+    assert [f["message"]["id"] for f in replayed] == ids[2:] and all(f["replay"] for f in replayed)
+    done = await frame_of(comm, "replay.done")
+    assert done["count"] == 3 and done["has_more"] is False and done["last_id"] == ids[-1]
+    # A broadcast of an already replayed message (committed just before we joined) is not sent twice.
+    layer = __import__("channels.layers", fromlist=["get_channel_layer"]).get_channel_layer(channel_layer_alias())
+    await layer.group_send(session_group(people["session"].pk), {
+        "type": "message.new", "message": {**replayed[0]["message"]}})
+    await database_sync_to_async(services.message_send)(user=people["host"], session_id=people["session"].pk,
+                                                        body="live")
+    live = await frame_of(comm, "message.new")
+    assert live["message"]["body"] == "live" and "replay" not in live
+    assert await quiet(comm)
+    await comm.disconnect()
+
+
+async def test_replay_races_with_concurrent_posts_no_gap_no_duplicate(people):
+    first = await database_sync_to_async(MessageFactory)(session=people["session"], author=people["host"])
+
+    async def post_many():
+        for i in range(15):
+            await database_sync_to_async(services.message_send)(
+                user=people["host"], session_id=people["session"].pk, body=f"m{i}")
+
+    poster = asyncio.ensure_future(post_many())
+    comm = await connect(people["member"], people["session"].pk, query=f"&after={first.pk}")
+    await poster
+    expected = set(await database_sync_to_async(
+        lambda: list(Message.objects.filter(id__gt=first.pk).values_list("id", flat=True)))())
+    got = []
+    while len(got) < len(expected):
+        data = await frame(comm)
+        if data["type"] == "message.new":
+            got.append(data["message"]["id"])
+    assert sorted(got) == sorted(expected) and len(got) == len(set(got))
+    while not await comm.receive_nothing(timeout=0.2):
+        assert (await frame(comm))["type"] in {"presence", "replay.done"}
+    await comm.disconnect()
+
+
+async def test_replay_is_capped(people, settings):
+    settings.MESSAGING_REPLAY_LIMIT = 2
+    ids = [m.pk for m in await database_sync_to_async(
+        lambda: [MessageFactory(session=people["session"], author=people["host"]) for _ in range(4)])()]
+    comm = await connect(people["member"], people["session"].pk, query="&after=0")
+    assert [(await frame_of(comm, "message.new"))["message"]["id"] for _ in range(2)] == ids[:2]
+    done = await frame_of(comm, "replay.done")
+    assert done["has_more"] is True and done["last_id"] == ids[1]
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [("{oops", "malformed_json"), (json.dumps([1, 2]), "missing_type"), (json.dumps({"type": "dance"}), "unknown_type"),
+     (json.dumps({"type": "message.send", "body": "x" * 4001, "client_id": "long"}), "body_too_long"),
+     (json.dumps({"type": "message.send", "body": "  "}), "validation_error"),
+     (json.dumps({"type": "message.send", "body": 5}), "validation_error")],
+)
+async def test_bad_frames_get_error_and_socket_stays_open(people, raw, code):
+    comm = await connect(people["member"], people["session"].pk)
+    await comm.send_to(text_data=raw)
+    error = await frame_of(comm, "error")
+    assert error["code"] == code and error["message"]
+    if code == "body_too_long":
+        assert error["client_id"] == "long" and "body" in error["fields"]
+    await comm.send_json_to({"type": "ping"})
+    assert (await frame_of(comm, "pong"))["type"] == "pong"
+    assert not await database_sync_to_async(Message.objects.exists)()
+    await comm.disconnect()
+
+
+async def test_binary_frame_is_an_error(people):
+    comm = await connect(people["member"], people["session"].pk)
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert (await frame_of(comm, "error"))["code"] == "unsupported_frame"
+    await comm.disconnect()
+
+
+async def test_rate_limit_per_connection(people, settings):
+    settings.MESSAGING_WS_BURST = 3
+    settings.MESSAGING_WS_RATE = 0.01
+    comm = await connect(people["member"], people["session"].pk)
+    for i in range(4):
+        await comm.send_json_to({"type": "message.send", "body": f"m{i}", "client_id": f"r{i}"})
+    frames = []
+    while len(frames) < 4:
+        data = await frame(comm)
+        if data["type"] != "presence":
+            frames.append(data)
+    acks = [f["message"]["client_id"] for f in frames if f["type"] == "message.new"]
+    [error] = [f for f in frames if f["type"] == "error"]
+    assert acks == ["r0", "r1", "r2"] and error["code"] == "rate_limited" and error["retry_after"] > 0
+    assert await database_sync_to_async(Message.objects.count)() == 3
+    await comm.send_to(text_data="still open?")  # limited frames are answered, the socket stays
+    assert (await frame_of(comm, "error"))["code"] == "rate_limited"
+    await comm.disconnect()
+
+
+class StalledConsumer(LiveSessionConsumer):
+    """A client that never reads: the server's writes never complete."""
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        await asyncio.Event().wait()
+
+
+async def test_slow_consumer_is_dropped_with_4408(people, settings):
+    settings.MESSAGING_SEND_QUEUE = 3
+    app = TokenAuthMiddleware(URLRouter([re_path(r"^ws/live_sessions/(?P<session_id>\d+)/$",
+                                                 StalledConsumer.as_asgi())]))
+    slow = await connect(people["member"], people["session"].pk, app=app, expect_open=False)
+    for i in range(6):
+        await database_sync_to_async(services.message_send)(
+            user=people["host"], session_id=people["session"].pk, body=f"m{i}")
+    await closed_with(slow, 4408)
+    await slow.disconnect()
+
+
+async def test_leaving_closes_the_leavers_sockets(people):
+    comm = await connect(people["member"], people["session"].pk)
+    response = await database_sync_to_async(
+        lambda: client_for(people["member"]).post(f"/api/v1/live_sessions/{people['session'].pk}/leave"))()
+    assert response.status_code == 204
+    assert (await frame_of(comm, "error"))["code"] == "not_a_member"
+    await closed_with(comm, 4403)
+    await comm.disconnect()
+
+
+async def test_session_deleted_closes_4404(people):
+    comm = await connect(people["member"], people["session"].pk)
+    response = await database_sync_to_async(
+        lambda: client_for(people["host"]).delete(f"/api/v1/live_sessions/{people['session'].pk}"))()
+    assert response.status_code == 204
+    assert (await frame_of(comm, "session.deleted"))["session_id"] == people["session"].pk
+    await closed_with(comm, 4404)
+    await comm.disconnect()
+
+
+async def test_session_lifecycle_is_broadcast(people):
+    comm = await connect(people["member"], people["session"].pk)
+    await database_sync_to_async(services.live_session_start)(user=people["host"], session_id=people["session"].pk)
+    assert (await frame_of(comm, "session.updated"))["session"]["status"] == "live"
+    await comm.disconnect()

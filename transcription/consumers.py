@@ -1,0 +1,338 @@
+"""Transcription websockets: speakers send audio, listeners receive partials and finals.
+
+Close codes are in transcription/errors.py and the README ("## Transcription").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from flashlearn.errors import DomainError
+from transcription import access, engine, groups, status
+from transcription.client import engine_client
+from transcription.errors import (
+    CLOSE_BAD_STREAM,
+    CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAVAILABLE,
+    EngineUnavailable,
+    InvalidStream,
+)
+
+logger = logging.getLogger("transcription.consumers")
+
+_open_sockets: weakref.WeakSet = weakref.WeakSet()
+
+
+async def close_all_sockets() -> None:
+    """On SIGTERM, after the engine flushed: every transcription socket closes with 1001."""
+    for consumer in list(_open_sockets):
+        await consumer.going_away()
+
+
+engine.on_shutdown(close_all_sockets)
+
+
+def now() -> float:
+    return time.time()
+
+
+class TokenBucket:
+    """Audio allowed per second, as bytes: `rate` x real time on average, `burst` seconds at once."""
+
+    def __init__(self, *, rate: float, burst_seconds: float):
+        self.rate = rate * engine.BYTES_PER_SECOND
+        self.capacity = burst_seconds * engine.BYTES_PER_SECOND
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+
+    def take(self, amount: int) -> float:
+        """0 when allowed, else seconds until it would be."""
+        current = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (current - self.updated) * self.rate)
+        self.updated = current
+        if amount <= self.tokens:
+            self.tokens -= amount
+            return 0.0
+        return (amount - self.tokens) / self.rate
+
+
+class Outbox:
+    """A listener's queue: finals are never dropped, a newer partial replaces a queued older one."""
+
+    def __init__(self):
+        self.items: deque[dict] = deque()
+        self.ready = asyncio.Event()
+
+    def put(self, event: dict) -> None:
+        if not event["final"]:
+            for index in range(len(self.items) - 1, -1, -1):
+                queued = self.items[index]
+                if queued["stream"] == event["stream"]:
+                    if not queued["final"]:
+                        self.items[index] = event
+                        return
+                    break
+        self.items.append(event)
+        self.ready.set()
+
+    async def get(self) -> dict:
+        while not self.items:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.items.popleft()
+
+
+def transcription_frame(event: dict) -> dict:
+    frame = {"type": "transcription", "text": event["text"], "final": event["final"], "stream": event["stream"],
+             "seq": event["seq"], "timestamp": event["timestamp"]}
+    if event["final"]:
+        frame.update(segment=event.get("segment"), start=event["start"], end=event["end"])
+    return frame
+
+
+class TranscriptionSocket(AsyncWebsocketConsumer):
+    """Shared pieces: accept with the auth subprotocol, error frames, JSON out, going away."""
+
+    kind = "listeners"
+    counted = False
+
+    async def accept_socket(self) -> None:
+        await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+        status.clients[self.kind] += 1
+        self.counted = True
+        _open_sockets.add(self)
+        status.start_publisher()
+
+    async def refuse(self, code: int, error_code: str, message: str, retry_after: int | None = None) -> None:
+        """Accept, say why in a frame, close with the code (a browser only sees codes after an accept)."""
+        if not getattr(self, "accepted", False):
+            await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+            self.accepted = True
+        frame = {"type": "wait" if retry_after else "error", "code": error_code, "message": message,
+                 "timestamp": now()}
+        if retry_after:
+            frame["retry_after"] = retry_after
+        await self.send_json(frame)
+        reason = f"{message} retry_after={retry_after}" if retry_after else message
+        await self.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
+
+    async def send_json(self, data: dict) -> None:
+        await self.send(text_data=json.dumps(data))
+
+    async def send_error(self, code: str, message: str, **extra) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "timestamp": now(), **extra})
+
+    async def going_away(self) -> None:
+        await self.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+
+    async def websocket_disconnect(self, message):
+        if self.counted:
+            status.clients[self.kind] -= 1
+            self.counted = False
+        _open_sockets.discard(self)
+        await super().websocket_disconnect(message)
+
+    def stream_from_route(self) -> str:
+        return access.stream_validate(self.scope["url_route"]["kwargs"]["stream"])
+
+
+class ListenerSocket(TranscriptionSocket):
+    """`/ws/transcription/{stream}/` (one stream) and the base of `/ws` (every visible stream)."""
+
+    kind = "listeners"
+
+    async def connect(self):
+        try:
+            stream = self.stream_from_route()
+        except InvalidStream as exc:
+            return await self.refuse(CLOSE_BAD_STREAM, exc.code, exc.message)
+        if not await database_sync_to_async(access.can_listen)(user=self.scope["user"], stream=stream):
+            return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not listen to this stream.")
+        await self.start_listening([groups.stream_group(stream)])
+
+    async def start_listening(self, group_names: list[str]) -> None:
+        self.group_names = group_names
+        self.outbox = Outbox()
+        for group in group_names:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept_socket()
+        self.writer = asyncio.create_task(self.write_forever())
+
+    async def write_forever(self) -> None:
+        while True:
+            event = await self.outbox.get()
+            await self.send_json(transcription_frame(event))
+
+    async def transcription_event(self, event):
+        self.outbox.put(event)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is not None:
+            try:
+                message = json.loads(text_data)
+            except ValueError:
+                message = None
+            if isinstance(message, dict) and message.get("type") == "ping":
+                return await self.send_json({"type": "pong", "timestamp": now()})
+        await self.send_error("invalid_message", "Listeners only send {\"type\": \"ping\"}.")
+
+    async def disconnect(self, code):
+        for group in getattr(self, "group_names", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
+
+
+class AllStreamsSocket(ListenerSocket):
+    """`/ws` (seed-compatible): every stream the caller may listen to, checked once per stream."""
+
+    async def connect(self):
+        self.allowed: dict[str, bool] = {}
+        await self.start_listening([groups.ALL_STREAMS])
+
+    async def transcription_event(self, event):
+        stream = event["stream"]
+        if stream not in self.allowed:
+            self.allowed[stream] = await database_sync_to_async(access.can_listen)(
+                user=self.scope["user"], stream=stream)
+        if self.allowed[stream]:
+            self.outbox.put(event)
+
+
+class StatusSocket(TranscriptionSocket):
+    """`/st`: `{"type": "status", "status": {...}, "timestamp"}` on connect and whenever it changes."""
+
+    kind = "status"
+    interval = 1.0
+
+    async def connect(self):
+        self.allowed: dict[str, bool] = {}
+        await self.accept_socket()
+        self.sender = asyncio.create_task(self.send_forever())
+
+    async def visible_status(self) -> dict:
+        current = await database_sync_to_async(status.engine_status)()
+        streams = {}
+        for name, state in current["streams"].items():
+            if name not in self.allowed:
+                self.allowed[name] = await database_sync_to_async(access.can_listen)(
+                    user=self.scope["user"], stream=name)
+            if self.allowed[name]:
+                streams[name] = state
+        current["streams"] = streams
+        return current
+
+    async def send_forever(self) -> None:
+        last = None
+        while True:
+            current = await self.visible_status()
+            comparable = json.dumps({**current, "streams": {k: v["state"] for k, v in current["streams"].items()}},
+                                    sort_keys=True)
+            if comparable != last:
+                last = comparable
+                await self.send_json({"type": "status", "status": current, "timestamp": now()})
+            await asyncio.sleep(self.interval)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send_json({"type": "status", "status": await self.visible_status(), "timestamp": now()})
+
+    async def disconnect(self, code):
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+
+
+class AudioSocket(TranscriptionSocket):
+    """`/ws/transcription/{stream}/audio/`: binary 16 kHz mono PCM16 frames; `{"type": "stop"}` flushes."""
+
+    kind = "speakers"
+
+    async def connect(self):
+        self.engine = None
+        user = self.scope["user"]
+        try:
+            self.stream = self.stream_from_route()
+        except InvalidStream as exc:
+            return await self.refuse(CLOSE_BAD_STREAM, exc.code, exc.message)
+        if not await database_sync_to_async(access.can_speak)(user=user, stream=self.stream):
+            return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not speak on this stream.")
+        await self.accept_socket()
+        client = engine_client(stream=self.stream, speaker_id=user.pk, reply_channel=self.channel_name)
+        self.engine = client
+        try:
+            await client.open()
+        except DomainError as exc:
+            self.engine = None
+            code = getattr(exc, "close_code", CLOSE_UNAVAILABLE)
+            return await self.refuse(code, exc.code, exc.message, exc.retry_after)
+        except Exception:
+            logger.exception("could not open transcription stream %s", self.stream)
+            self.engine = None
+            return await self.refuse(CLOSE_UNAVAILABLE, EngineUnavailable.code, "The speech engine failed to start.",
+                                     30)
+        self.bucket = TokenBucket(rate=settings.TRANSCRIPTION_MAX_AUDIO_RATE,
+                                  burst_seconds=settings.TRANSCRIPTION_AUDIO_BURST_SECONDS)
+        await self.send_json({"type": "ready", "stream": self.stream, "sample_rate": engine.SAMPLE_RATE,
+                              "format": "pcm_s16le", "channels": 1, "timestamp": now()})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.engine is None:
+            return
+        if bytes_data is not None:
+            return await self.receive_audio(bytes_data)
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "stop":
+            await self.engine.flush()
+            return await self.send_json({"type": "flushed", "stream": self.stream, "timestamp": now()})
+        if kind == "ping":
+            return await self.send_json({"type": "pong", "timestamp": now()})
+        await self.send_error("invalid_message", "Send audio as binary frames; text frames are {\"type\": \"stop\"}.")
+
+    async def receive_audio(self, data: bytes) -> None:
+        if len(data) > settings.TRANSCRIPTION_MAX_FRAME_BYTES:
+            await self.send_error("frame_too_large", f"Frames are at most {settings.TRANSCRIPTION_MAX_FRAME_BYTES} "
+                                  "bytes.")
+            return await self.close(code=CLOSE_TOO_BIG, reason="frame too large")
+        if len(data) % 2:
+            return await self.send_error("odd_frame_length", "PCM16 frames hold an even number of bytes; "
+                                         "this frame was dropped.")
+        wait = self.bucket.take(len(data))
+        if wait:
+            return await self.send_error("rate_limited", "Audio arrives faster than the limit; this frame was "
+                                         "dropped.", retry_after=round(wait, 2))
+        await self.engine.feed(data)
+
+    async def disconnect(self, code):
+        client, self.engine = self.engine, None
+        if client is not None:
+            try:
+                await client.close()
+            except Exception:
+                logger.exception("could not close transcription stream %s", self.stream)
+
+    async def going_away(self) -> None:
+        self.engine = None  # the engine already flushed and closed the stream
+        await super().going_away()
+
+    # Messages from the engine (channel layer).
+    async def transcription_closed(self, event):
+        self.engine = None
+        await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
+                              "timestamp": now()})
+        await self.close(code=event["code"], reason=event["reason"][:120])

