@@ -1,5 +1,5 @@
 # Flashlearn: `make run` serves, `make test` tests. Both build .venv on first use.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -11,7 +11,9 @@ export DEBUG ?= true
 .PHONY: run test test-postgres lint bench migrate install speech clean
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else \
+		f"Python 3.11 is required, {sys.executable} is {v[0]}.{v[1]}: make PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
 
 # The stamp is rebuilt whenever a requirements file changes.
 $(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-speech.txt

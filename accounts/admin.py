@@ -1,13 +1,17 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuthEvent, Profile, User
+from accounts.stats import stats_read
 
 
 class ProfileInline(admin.StackedInline):
     model = Profile
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     can_delete = False
     extra = 0
     max_num = 1
@@ -80,6 +84,19 @@ class AuthEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["user"]
     readonly_fields = [f.name for f in AuthEvent._meta.fields]
+
+    change_list_template = "admin/accounts/authevent/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        counters = stats_read()
+        hits, misses = counters["external_sync_hit"], counters["external_sync_miss"]
+        extra_context = {
+            **(extra_context or {}),
+            "auth_stats": counters,
+            "sync_ttl": settings.EXTERNAL_USER_SYNC_TTL,
+            "sync_hit_ratio": f"{hits / (hits + misses):.1%}" if hits + misses else "n/a",
+        }
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False

@@ -16,7 +16,7 @@ from accounts.request_meta import RequestMeta
 PASSWORD_MAX_LENGTH = 1024
 
 
-class UserOutput(serializers.Serializer):
+class AuthUserOutput(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     display_name = serializers.CharField()
@@ -24,13 +24,13 @@ class UserOutput(serializers.Serializer):
     is_external = serializers.BooleanField()
 
 
-class SessionOutput(serializers.Serializer):
-    user = UserOutput()
+class AuthSessionOutput(serializers.Serializer):
+    user = AuthUserOutput()
     access = serializers.CharField()
     refresh = serializers.CharField()
 
 
-class TokenPairOutput(serializers.Serializer):
+class AuthTokenPairOutput(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
 
@@ -40,7 +40,7 @@ def _password_field() -> serializers.CharField:
 
 
 def _session(user, tokens: dict) -> dict:
-    return SessionOutput({"user": user, **tokens}).data
+    return AuthSessionOutput({"user": user, **tokens}).data
 
 
 class PublicApi(APIView):
@@ -51,68 +51,68 @@ class PublicApi(APIView):
 
 
 class SignupApi(PublicApi):
-    class SignupInput(serializers.Serializer):
+    class AuthSignupInput(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         password = _password_field()
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=SignupInput, responses={201: SessionOutput}, summary="Create an account")
+    @extend_schema(request=AuthSignupInput, responses={201: AuthSessionOutput}, summary="Create an account")
     def post(self, request):
-        serializer = self.SignupInput(data=request.data)
+        serializer = self.AuthSignupInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, tokens = services.user_signup(**serializer.validated_data, meta=RequestMeta.from_request(request))
         return Response(_session(user, tokens), status=status.HTTP_201_CREATED)
 
 
 class LoginApi(PublicApi):
-    class LoginInput(serializers.Serializer):
+    class AuthLoginInput(serializers.Serializer):
         email = serializers.CharField(max_length=254)
         password = _password_field()
 
-    @extend_schema(request=LoginInput, responses={200: SessionOutput}, summary="Sign in with email and password")
+    @extend_schema(request=AuthLoginInput, responses={200: AuthSessionOutput}, summary="Sign in")
     def post(self, request):
-        serializer = self.LoginInput(data=request.data)
+        serializer = self.AuthLoginInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         user, tokens = services.user_login(**serializer.validated_data, meta=RequestMeta.from_request(request))
         return Response(_session(user, tokens))
 
 
 class RefreshApi(PublicApi):
-    class RefreshInput(serializers.Serializer):
+    class AuthRefreshInput(serializers.Serializer):
         refresh = serializers.CharField(max_length=4096)
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, summary="Rotate a refresh token")
+    @extend_schema(request=AuthRefreshInput, responses={200: AuthTokenPairOutput}, summary="Rotate a refresh token")
     def post(self, request):
-        serializer = self.RefreshInput(data=request.data)
+        serializer = self.AuthRefreshInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         tokens = services.token_refresh(**serializer.validated_data, meta=RequestMeta.from_request(request))
         return Response(tokens)
 
 
 class LogoutApi(PublicApi):
-    class LogoutInput(serializers.Serializer):
+    class AuthLogoutInput(serializers.Serializer):
         refresh = serializers.CharField(max_length=4096)
 
-    @extend_schema(request=LogoutInput, responses={204: None}, summary="Revoke a refresh token")
+    @extend_schema(request=AuthLogoutInput, responses={204: None}, summary="Revoke a refresh token")
     def post(self, request):
-        serializer = self.LogoutInput(data=request.data)
+        serializer = self.AuthLogoutInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_logout(**serializer.validated_data, meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PasswordChangeApi(APIView):
-    class PasswordChangeInput(serializers.Serializer):
+    class AuthPasswordChangeInput(serializers.Serializer):
         old_password = _password_field()
         new_password = _password_field()
 
     @extend_schema(
-        request=PasswordChangeInput,
-        responses={200: TokenPairOutput},
+        request=AuthPasswordChangeInput,
+        responses={200: AuthTokenPairOutput},
         summary="Change the password; every refresh token of the user is revoked, a new pair is returned",
     )
     def post(self, request):
-        serializer = self.PasswordChangeInput(data=request.data)
+        serializer = self.AuthPasswordChangeInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         tokens = services.password_change(
             user=request.user, **serializer.validated_data, meta=RequestMeta.from_request(request)
@@ -131,7 +131,7 @@ def _text(max_length: int) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, required=False, allow_blank=True, allow_null=True)
 
 
-class ProfileOutput(serializers.Serializer):
+class AuthProfileOutput(serializers.Serializer):
     email = serializers.EmailField(source="user.email")
     display_name = serializers.CharField(source="user.display_name")
     bio = serializers.CharField()
@@ -149,7 +149,7 @@ class ProfileOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ProfileInput(serializers.Serializer):
+class AuthProfileInput(serializers.Serializer):
     """Every field optional (PATCH); null or "" clears a field. Unknown fields are refused, so a
     typo cannot look like a successful save; `email` is read-only."""
 
@@ -221,14 +221,14 @@ class ProfileInput(serializers.Serializer):
 
 
 class ProfileApi(APIView):
-    @extend_schema(responses={200: ProfileOutput}, summary="The caller's profile")
+    @extend_schema(responses={200: AuthProfileOutput}, summary="The caller's profile")
     def get(self, request):
         profile = services.profile_ensure(user=request.user)
-        return Response(ProfileOutput(profile).data)
+        return Response(AuthProfileOutput(profile).data)
 
-    @extend_schema(request=ProfileInput, responses={200: ProfileOutput}, summary="Update the caller's profile")
+    @extend_schema(request=AuthProfileInput, responses={200: AuthProfileOutput}, summary="Update the caller's profile")
     def patch(self, request):
-        serializer = ProfileInput(data=request.data, partial=True, context={"user": request.user})
+        serializer = AuthProfileInput(data=request.data, partial=True, context={"user": request.user})
         serializer.is_valid(raise_exception=True)
         profile = services.profile_update(user=request.user, changes=dict(serializer.validated_data))
-        return Response(ProfileOutput(profile).data)
+        return Response(AuthProfileOutput(profile).data)

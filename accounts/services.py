@@ -66,12 +66,16 @@ def user_signup(*, email: str, password: str, display_name: str = "", meta: Requ
     _password_check(password, user=User(email=email, display_name=display_name), field="password")
     if User.objects.filter(email=email).exists():
         raise EmailTaken()
+    user = User(email=email, display_name=display_name.strip())
+    user.set_password(password)  # hashed before the transaction: no lock is held while it runs
     try:
-        user = User.objects.create_user(email=email, password=password, display_name=display_name.strip())
+        with transaction.atomic():  # one commit for the user, profile, refresh token and audit row
+            user.save()
+            Profile.objects.create(user=user)
+            tokens = token_pair_issue(user)
+            auth_event_record(kind=AuthEvent.Kind.SIGNUP, meta=meta, user=user)
     except IntegrityError:
         raise EmailTaken() from None
-    tokens = token_pair_issue(user)
-    auth_event_record(kind=AuthEvent.Kind.SIGNUP, meta=meta, user=user)
     return user, tokens
 
 
@@ -90,9 +94,10 @@ def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, d
             auth_event_record(kind=AuthEvent.Kind.LOCKOUT, meta=meta, email=email, detail=",".join(locked))
         raise InvalidCredentials()
     lockout.login_failures_clear(email=email)
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    tokens = token_pair_issue(user)
-    auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user)
+    with transaction.atomic():  # one commit for last_login, the refresh token and the audit row
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        tokens = token_pair_issue(user)
+        auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user)
     return user, tokens
 
 

@@ -5,7 +5,8 @@ Read them with `manage.py auth_stats`. With the local-memory cache they are per 
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 COUNTERS = (
     "external_sync_hit",
@@ -17,14 +18,32 @@ COUNTERS = (
 _PREFIX = "accounts:stats:"
 
 
+# INCR and EXPIRE in one atomic step. Django's RedisCache.incr is EXISTS then INCR: a key that
+# expires in between comes back from INCR with no expiry at all, and a failure counter would then
+# never reset. The script also repairs a key that somehow lost its TTL.
+_INCR_WITH_EXPIRY = """
+local n = redis.call('INCR', KEYS[1])
+local timeout = tonumber(ARGV[1])
+if timeout > 0 and (n == 1 or redis.call('TTL', KEYS[1]) == -1) then
+    redis.call('EXPIRE', KEYS[1], timeout)
+end
+return n
+"""
+
+
 def cache_incr(key: str, *, timeout: int | None) -> int:
-    """Atomic increment that creates the key (with `timeout`) when it is missing or just expired."""
-    cache.add(key, 0, timeout=timeout)
+    """Atomically add 1 to `key`, creating it (expiring after `timeout` seconds) when missing."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(key, write=True)
+        return int(client.eval(_INCR_WITH_EXPIRY, 1, backend.make_and_validate_key(key), int(timeout or 0)))
+    # Local memory: one process, guarded by the backend's lock; incr keeps the expiry.
+    backend.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return backend.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 0, timeout=timeout)
-        return cache.incr(key)
+        backend.add(key, 0, timeout=timeout)
+        return backend.incr(key)
 
 
 def stat_incr(name: str) -> None:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -65,9 +66,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Until `url` answers 2xx; fails early if `proc` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -86,22 +90,31 @@ def bench_env(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def server(argv: list[str], *, port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
-    """Run a server command (which must listen on 127.0.0.1:`port`) until the block ends."""
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env or bench_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        wait_http(f"http://127.0.0.1:{port}{ready_path}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    """Run a server command (which must listen on 127.0.0.1:`port`) until the block ends.
+
+    Its output goes to a temporary file (a pipe nobody reads would block a chatty server) and is
+    shown if it does not come up.
+    """
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env or bench_env(), stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            try:
+                wait_http(f"http://127.0.0.1:{port}{ready_path}", proc=proc)
+            except RuntimeError as exc:
+                log.seek(0)
+                raise RuntimeError(f"{exc}; {' '.join(argv[:4])} said:\n{log.read()[-3000:]}") from None
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def daphne(port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
-    """The project under one daphne process, as `make run` serves it."""
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
+    """The project under one daphne process, as `make run` serves it (`-v 0`: no access log line)."""
+    argv = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+            "flashlearn.asgi:application"]
     return server(argv, port=port, env=env, ready_path=ready_path)

@@ -15,6 +15,15 @@ class TokenEncryptionNotConfigured(ServiceUnavailable):
         super().__init__(message, **kwargs)
 
 
+class GoogleNotConfigured(ServiceUnavailable):
+    code = "google_not_configured"
+    message = "Google Calendar is not configured on this server (GOOGLE_CLIENT_ID / GOOGLE_CLIENT_SECRET)."
+
+    def __init__(self, message: str | None = None, **kwargs):
+        kwargs.setdefault("retry_after", 3600)
+        super().__init__(message, **kwargs)
+
+
 class TokenDecryptionFailed(ServiceUnavailable):
     code = "token_decryption_failed"
     message = ("Stored calendar tokens cannot be decrypted with the configured TOKEN_ENCRYPTION_KEY. "

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+import requests
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -19,6 +20,7 @@ from calendars.errors import (
     CalendarAccessError,
     CalendarNotConnected,
     CalendarReauthRequired,
+    GoogleNotConfigured,
     GoogleUnavailable,
     OAuthDenied,
     OAuthExchangeFailed,
@@ -47,6 +49,8 @@ class SyncLeaseLost(Exception):
 
 def oauth_start(*, user) -> str:
     """The Google consent URL; the state names the user, is signed, expires and works once."""
+    if not settings.GOOGLE_CLIENT_ID or not settings.GOOGLE_CLIENT_SECRET:
+        raise GoogleNotConfigured()
     nonce = secrets.token_urlsafe(24)
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=_STATE_SALT, compress=False)
     url, code_verifier = oauth.authorization_url_build(state=state)
@@ -87,8 +91,6 @@ def oauth_complete(*, state: str, code: str | None, error: str | None = None) ->
 
 def _primary_calendar_id(access_token: str) -> str:
     """The primary calendar's id is the account's email: the fallback when no ID token came back."""
-    import requests
-
     try:
         response = requests.get(
             settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/calendars/primary",
@@ -178,7 +180,7 @@ def connection_sync(*, connection_id: int, full: bool = False) -> SyncResult:
             requested = CalendarConnection.objects.values_list("sync_requested_at", flat=True).get(pk=connection_id)
             if requested is None or requested < started:
                 break
-        _record_success(connection_id)
+        _record_success(connection_id, owner)
         return total
     except SyncLeaseLost:
         status = CalendarConnection.objects.values_list("status", flat=True).get(pk=connection_id)
@@ -193,7 +195,7 @@ def connection_sync(*, connection_id: int, full: bool = False) -> SyncResult:
         raise
     finally:
         client.close()
-        _lease_release(connection_id, owner)
+        _lease_release(connection_id, owner)  # no-op after _record_success released it
 
 
 def connection_sync_for_user(*, user, full: bool = False) -> SyncResult:
@@ -211,12 +213,13 @@ def _channel_ensure_quietly(client: GoogleCalendarClient, state: CalendarSyncSta
         logger.warning("push channel not created", extra={"calendar_state_id": state.pk, "problem": exc.code})
 
 
-def _record_success(connection_id: int) -> None:
+def _record_success(connection_id: int, owner: str) -> None:
+    """Mark the sync done and give the lease back in one statement (one commit fewer per sync)."""
     now = timezone.now()
-    CalendarConnection.objects.filter(pk=connection_id).exclude(
+    CalendarConnection.objects.filter(pk=connection_id, sync_lock_owner=owner).exclude(
         status__in=[CalendarConnection.Status.REVOKED, CalendarConnection.Status.NEEDS_REAUTH]
     ).update(status=CalendarConnection.Status.ACTIVE, last_synced_at=now, last_error="", consecutive_failures=0,
-             next_retry_at=None, updated_at=now)
+             next_retry_at=None, updated_at=now, sync_lock_until=None, sync_lock_owner="")
 
 
 def _record_failure(connection_id: int, message: str, *, permanent: bool) -> None:

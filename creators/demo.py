@@ -2,8 +2,7 @@
 
 Creator `i` is built from its own `random.Random(seed, i)` stream, so the set is the same on
 every run and on every machine, and seeding more creators later adds to it without changing
-the ones already there. Rows go in with bulk_create in batches (100,000 creators well under a
-minute on PostgreSQL).
+the ones already there. Rows go in batches: COPY on PostgreSQL, bulk_create elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 
 from creators import services
 from creators.models import Creator, CreatorPost, CreditAccount, Platform
@@ -152,17 +152,43 @@ def seed(*, creators: int, seed: int = 42, batch_size: int = 5_000, posts: bool 
                 Creator.objects.filter(handle__in=[c.handle for c, _ in built]).values_list("platform", "handle")
             )
             missing = [(c, p) for c, p in built if (c.platform, c.handle) not in present]
-            made = Creator.objects.bulk_create([c for c, _ in missing], batch_size=batch_size)
+            made = _insert([c for c, _ in missing], batch_size=batch_size)
             result.creators_created += len(made)
             if posts:
                 rows = [CreatorPost(creator_id=c.pk, **fields)
                         for c, (_, post_fields) in zip(made, missing, strict=True) for fields in post_fields]
-                CreatorPost.objects.bulk_create(rows, batch_size=batch_size)
+                _insert(rows, batch_size=batch_size)
                 result.posts_created += len(rows)
         if on_batch:
             on_batch(len(built))
     result.demo_balance = demo_user(credits=demo_credits)
     return result
+
+
+def _insert(objs: list[Model], *, batch_size: int) -> list[Model]:
+    """Insert `objs` and return them with primary keys set."""
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql":
+        return type(objs[0]).objects.bulk_create(objs, batch_size=batch_size)
+    # COPY skips per-row SQL compilation and is several times faster for 100,000 rows.
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+        if model is Creator:
+            cursor.execute(
+                "SELECT platform, handle, id FROM creators_creator WHERE handle = ANY(%s)",
+                [[o.handle for o in objs]],
+            )
+            ids = {(platform, handle): pk for platform, handle, pk in cursor.fetchall()}
+            for obj in objs:
+                obj.pk = ids[(obj.platform, obj.handle)]
+    return objs
 
 
 def demo_user(*, credits: int) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q
 
@@ -19,18 +18,18 @@ class Platform(models.TextChoices):
     YOUTUBE = "youtube", "YouTube"
 
 
-# Full-text configuration: 'simple' (no stemming, no stop words) because creators write in many
-# languages. A regconfig literal keeps to_tsvector immutable, which a functional index requires.
+# Full-text search on PostgreSQL reads a stored generated column, `search_document`, that the
+# migration adds only there (SQLite has no tsvector), so it is not a model field: Django never
+# writes it and SQLite never sees it. Stored, not a functional index, so ranking and the bitmap
+# recheck read the vector instead of recomputing to_tsvector for every matching row.
+# 'simple' configuration (no stemming, no stop words): creators write in many languages.
 SEARCH_CONFIG = "simple"
-
-
-def creator_search_vector() -> SearchVector:
-    """The one expression both the GIN index and the search query use; they must match exactly."""
-    return (
-        SearchVector("handle", "display_name", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("category", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("bio", weight="C", config=SEARCH_CONFIG)
-    )
+SEARCH_DOCUMENT_COLUMN = "search_document"
+SEARCH_DOCUMENT_SQL = (
+    "setweight(to_tsvector('simple', coalesce(handle, '') || ' ' || coalesce(display_name, '')), 'A')"
+    " || setweight(to_tsvector('simple', coalesce(category, '')), 'B')"
+    " || setweight(to_tsvector('simple', coalesce(bio, '')), 'C')"
+)
 
 
 class Creator(models.Model):
@@ -70,8 +69,8 @@ class Creator(models.Model):
             models.Index(fields=["country"], name="creators_country_idx"),
             models.Index(fields=["language"], name="creators_language_idx"),
             models.Index(fields=["ai_analyzed_at"], name="creators_analyzed_idx"),
-            # PostgreSQL only (the migration skips them elsewhere): full text and handle trigrams.
-            GinIndex(creator_search_vector(), name="creators_search_gin"),
+            models.Index(fields=["handle"], name="creators_handle_idx"),
+            # PostgreSQL only (the migration skips it elsewhere): trigram similarity on handles.
             GinIndex(OpClass("handle", name="gin_trgm_ops"), name="creators_handle_trgm"),
         ]
 

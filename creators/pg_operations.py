@@ -7,7 +7,7 @@ pg_trgm. These operations keep the index in the migration state everywhere, so
 
 from __future__ import annotations
 
-from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations import AddIndex, RunSQL
 
 
 class AddIndexOnPostgres(AddIndex):
@@ -21,3 +21,15 @@ class AddIndexOnPostgres(AddIndex):
 
     def describe(self) -> str:
         return f"{super().describe()} (PostgreSQL only)"
+
+
+class RunSQLOnPostgres(RunSQL):
+    """Raw SQL with no model-state effect, run only on PostgreSQL."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

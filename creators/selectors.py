@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField, TrigramSimilarity
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
@@ -23,18 +23,19 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from creators.analysis.pipeline import analyzer_version, load_analyzers
 from creators.errors import CreatorNotFound
 from creators.models import (
     SEARCH_CONFIG,
+    SEARCH_DOCUMENT_COLUMN,
     Creator,
     CreatorPost,
     CreditAccount,
     CreditLedger,
     Unlock,
-    creator_search_vector,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _text_search(qs: QuerySet[Creator], q: str) -> QuerySet[Creator]:
         # Prefix match on every term ('fit' finds 'fitness'), over the GIN-indexed vector, or a
         # handle that is trigram-similar (typos: 'jonhdoe' finds 'johndoe').
         tsquery = SearchQuery(" & ".join(f"{t}:*" for t in terms), search_type="raw", config=SEARCH_CONFIG)
-        vector = creator_search_vector()
+        vector = RawSQL(f'"creators_creator"."{SEARCH_DOCUMENT_COLUMN}"', [], output_field=SearchVectorField())
         return qs.annotate(search=vector).filter(Q(search=tsquery) | Q(handle__trigram_similar=handle_q)).annotate(
             relevance=SearchRank(vector, tsquery) + TrigramSimilarity("handle", handle_q)
         )

@@ -6,4 +6,4 @@ class FlashlearnConfig(AppConfig):
     verbose_name = "Flashlearn"
 
     def ready(self):
-        from flashlearn import openapi  # noqa: F401  registers the OpenAPI auth extension
+        from flashlearn import checks, openapi  # noqa: F401  register system checks and the OpenAPI auth extension

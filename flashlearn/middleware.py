@@ -13,7 +13,11 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.db import InterfaceError, OperationalError
+from django.middleware import clickjacking, common, csrf, security
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from flashlearn.errors import database_unavailable_response, server_error_response
@@ -147,3 +151,74 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         path = request.path_info
         static_file = self.find_file(path) if self.autorefresh else self.files.get(path)
         return self.serve(static_file, request) if static_file is not None else None
+
+
+# --- Django's own middleware, without a thread hop per hook under ASGI -----------------------
+# Django runs every MiddlewareMixin hook through sync_to_async in async mode: with seven of
+# them that is up to fourteen thread hops per request, about half of a /healthz request's cost
+# under daphne (see bench/http.py). These hooks are plain CPU work (headers, cookies, lazy
+# attributes), so they run on the event loop; only a session or message store that was really
+# used (a database write) still goes to a thread.
+
+
+class InlineHooksMixin:
+    def response_needs_thread(self, request) -> bool:
+        return False
+
+    async def __acall__(self, request):  # MiddlewareMixin.__call__ hands async requests to this
+        response = None
+        if hasattr(self, "process_request"):
+            response = self.process_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(self, "process_response"):
+            if self.response_needs_thread(request):
+                response = await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
+            else:
+                response = self.process_response(request, response)
+        return response
+
+
+class SecurityMiddleware(InlineHooksMixin, security.SecurityMiddleware):
+    pass
+
+
+class CommonMiddleware(InlineHooksMixin, common.CommonMiddleware):
+    pass
+
+
+class XFrameOptionsMiddleware(InlineHooksMixin, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(InlineHooksMixin, auth_middleware.AuthenticationMiddleware):
+    """Only sets the lazy `request.user` / `request.auser`; the lookup happens where they are used."""
+
+
+class CsrfViewMiddleware(InlineHooksMixin, csrf.CsrfViewMiddleware):
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        if self.async_mode:
+            # Django wraps a sync process_view in sync_to_async; a coroutine it awaits as it is.
+            # The check reads the cookie and the already-received body (CSRF_USE_SESSIONS is off).
+            sync_process_view = self.process_view
+
+            async def process_view(request, callback, callback_args, callback_kwargs):
+                return sync_process_view(request, callback, callback_args, callback_kwargs)
+
+            self.process_view = process_view
+
+
+class SessionMiddleware(InlineHooksMixin, sessions.SessionMiddleware):
+    """Creating the lazy session is free; saving one that was read or changed hits the database."""
+
+    def response_needs_thread(self, request) -> bool:
+        session = getattr(request, "session", None)
+        return session is not None and (session.accessed or session.modified)
+
+
+class MessageMiddleware(InlineHooksMixin, messages.MessageMiddleware):
+    """Storing messages writes to the session (or a cookie): only then a thread."""
+
+    def response_needs_thread(self, request) -> bool:
+        store = getattr(request, "_messages", None)
+        return store is not None and (store.used or store.added_new)

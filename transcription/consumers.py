@@ -109,6 +109,7 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
 
     async def accept_socket(self) -> None:
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
+        self.accepted = True
         status.clients[self.kind] += 1
         self.counted = True
         _open_sockets.add(self)

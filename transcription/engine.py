@@ -45,6 +45,8 @@ logger = logging.getLogger("transcription.engine")
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 FLUSH_TIMEOUT_SECONDS = 15.0
+PUMP_INTERVAL = 0.1
+PUMP_SILENCE = b"\x00" * int(BYTES_PER_SECOND * PUMP_INTERVAL)
 
 
 # --- The model --------------------------------------------------------------------------------
@@ -454,11 +456,21 @@ class Engine:
 
     async def reap(self) -> None:
         """Close idle streams; shut down recorders pooled for too long; refresh the registry."""
+        beat = 0
         while not self.closed:
-            await asyncio.sleep(1)
+            await asyncio.sleep(PUMP_INTERVAL)
+            beat += 1
             now = time.monotonic()
+            for active in list(self.streams.values()):
+                if active.in_utterance and active.slot is not None and now - active.last_audio > PUMP_INTERVAL * 2:
+                    # The speaker paused sending mid-sentence: RealtimeSTT only notices the end of speech
+                    # while audio flows, so feed it silence.
+                    active.samples_fed += len(PUMP_SILENCE) // 2
+                    await self.loop.run_in_executor(self.executor, active.slot.recorder.feed_audio, PUMP_SILENCE)
+            if beat % 10:
+                continue
             for name, active in list(self.streams.items()):
-                if now - active.last_audio > self.idle_timeout:
+                if now - active.last_audio > self.idle_timeout and not active.in_utterance:
                     await self.close(name, code=CLOSE_IDLE, reason=f"idle for {self.idle_timeout:g} s")
             for slot in list(self.pool):
                 if now - slot.idle_since > self.keep_warm:

@@ -88,7 +88,9 @@ def test_login_returns_user_and_tokens(api_client, path):
     assert user.last_login is not None
 
 
-@pytest.mark.parametrize(("email", "password"), [("grace@example.com", "wrong password!"), ("nobody@example.com", PASSWORD)])
+@pytest.mark.parametrize(
+    ("email", "password"), [("grace@example.com", "wrong password!"), ("nobody@example.com", PASSWORD)]
+)
 def test_login_bad_credentials_is_401_and_audited_without_password(api_client, email, password):
     user_create()
     response = login(api_client, email=email, password=password, HTTP_USER_AGENT="curl/8")

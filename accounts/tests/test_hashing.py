@@ -1,8 +1,8 @@
 """Password hashing itself, with the real hashers (the suite's default is a fast MD5 hasher)."""
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher, identify_hasher
 from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, identify_hasher
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD

@@ -114,3 +114,22 @@ def test_counters_live_in_redis(settings):
     keys = list(client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:fail:email:*"))
     client.close()
     assert len(keys) == 1
+
+
+@pytest.mark.redis
+def test_redis_counter_gets_its_expiry_atomically(settings):
+    import redis
+
+    from accounts.stats import cache_incr
+
+    assert [cache_incr("accounts:test:counter", timeout=120) for _ in range(3)] == [1, 2, 3]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    key = next(client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:test:counter"))
+    assert 0 < client.ttl(key) <= 120
+    client.persist(key)  # a key that lost its TTL is repaired by the next increment
+    assert cache_incr("accounts:test:counter", timeout=120) == 4
+    assert 0 < client.ttl(key) <= 120
+    client.close()
+    from django.core.cache import cache
+
+    assert cache.get("accounts:test:counter") == 4  # readable through the normal cache API

@@ -93,7 +93,8 @@ def test_null_or_blank_clears(auth_client, user):
     patch(auth_client, {"phone": "+14155552671", "work_email": "a@b.example.com", "date_of_birth": "2000-01-02"})
     response = patch(auth_client, {"phone": "", "work_email": None, "date_of_birth": None})
     assert response.status_code == 200
-    assert (response.json()["phone"], response.json()["work_email"], response.json()["date_of_birth"]) == ("", None, None)
+    body = response.json()
+    assert (body["phone"], body["work_email"], body["date_of_birth"]) == ("", None, None)
 
 
 def test_taken_work_email_is_409_on_the_field(auth_client, user):

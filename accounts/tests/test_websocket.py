@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import SUPABASE_SECRET, external_token, user_create
@@ -12,6 +13,14 @@ from flashlearn.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest.fixture(autouse=True)
+async def release_thread_connections():
+    """Return the connection the middleware's worker thread opened to the pool before the test
+    database is dropped (otherwise teardown finds "other sessions" on it)."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 async def make_user(**extra):
@@ -74,3 +83,16 @@ def test_request_log_redacts_tokens_in_query_strings():
     redacted = redact_query("after=12&token=eyJhbGciOi.payload.sig&x=1")
     assert "eyJ" not in redacted
     assert redacted == "after=12&token=[redacted]&x=1"
+
+
+@pytest.mark.django_db
+def test_request_log_line_never_holds_the_token(client, caplog):
+    import logging
+
+    secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl"
+    with caplog.at_level(logging.INFO, logger="flashlearn.request"):
+        client.get(f"/api/v1/auth/profile?after=3&token={secret}")
+    records = [r for r in caplog.records if r.name == "flashlearn.request"]
+    assert records
+    assert all(secret not in str(vars(r)) for r in records)
+    assert any("token=[redacted]" in str(vars(r)) for r in records)

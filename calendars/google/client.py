@@ -29,6 +29,8 @@ RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 def error_reason(response: requests.Response) -> str:
     """The `errors[0].reason` of a Google error body ("rateLimitExceeded", "notFound", ...)."""
+    if response.status_code < 300:
+        return ""
     try:
         error = response.json().get("error") or {}
     except (ValueError, AttributeError):
@@ -75,13 +77,15 @@ class GoogleCalendarClient:
                     method, url, params=params, json=json, timeout=settings.CALENDAR_HTTP_TIMEOUT,
                     headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:  # refused, reset, timed out, truncated
                 problem = type(exc).__name__
             else:
-                status = response.status_code
+                status, reason = response.status_code, error_reason(response)
                 if status < 300:
-                    return response.json() if response.content else {}
-                reason = error_reason(response)
+                    try:
+                        return response.json() if response.content else {}
+                    except ValueError:
+                        status, reason = 502, "unreadable body"  # e.g. a proxy's HTML page: retried like a 5xx
                 if status == 401 and not refreshed:
                     refreshed = True
                     self._token = access_token_for(connection_id=self.connection_id, stale_token=self._token)

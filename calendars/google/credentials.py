@@ -103,7 +103,7 @@ def _refresh_grant(refresh_token: str) -> dict:
             },
             timeout=settings.CALENDAR_HTTP_TIMEOUT,
         )
-    except (requests.ConnectionError, requests.Timeout):
+    except requests.RequestException:
         raise GoogleUnavailable(retry_after=30) from None
     try:
         body = response.json()
@@ -171,7 +171,7 @@ def token_revoke(token: str) -> bool:
     try:
         response = requests.post(settings.GOOGLE_REVOKE_URI, data={"token": token},
                                  timeout=settings.CALENDAR_HTTP_TIMEOUT)
-    except (requests.ConnectionError, requests.Timeout):
+    except requests.RequestException:
         logger.warning("token revocation failed: Google unreachable")
         return False
     # 400 invalid_token: already revoked or expired, which is what we wanted.

@@ -61,6 +61,7 @@ def code_exchange(*, code: str, state: str, code_verifier: str) -> TokenGrant:
     """Trade the authorization code for tokens (PKCE verifier included)."""
     flow = Flow.from_client_config(client_config(), scopes=SCOPES, redirect_uri=settings.GOOGLE_REDIRECT_URI,
                                    state=state, code_verifier=code_verifier, autogenerate_code_verifier=False)
+    flow.oauth2session.register_compliance_hook("access_token_response", _raise_when_google_is_down)
     try:
         token = flow.fetch_token(code=code, timeout=settings.CALENDAR_HTTP_TIMEOUT)
     except Warning as changed:
@@ -71,7 +72,7 @@ def code_exchange(*, code: str, state: str, code_verifier: str) -> TokenGrant:
     except OAuth2Error as exc:
         logger.warning("authorization code exchange refused", extra={"oauth_error": exc.error})
         raise OAuthExchangeFailed() from None
-    except (requests.ConnectionError, requests.Timeout):
+    except requests.RequestException:
         raise GoogleUnavailable(retry_after=30) from None
     except ValueError:
         raise GoogleUnavailable("Google's token endpoint answered something unreadable.", retry_after=30) from None
@@ -91,6 +92,13 @@ def code_exchange(*, code: str, state: str, code_verifier: str) -> TokenGrant:
         scopes=list(scopes),
         account_email=email_from_id_token(token.get("id_token")),
     )
+
+
+def _raise_when_google_is_down(response: requests.Response) -> requests.Response:
+    """oauthlib parses any answer as an OAuth error; a 5xx or 429 is an outage, not a refused code."""
+    if response.status_code >= 500 or response.status_code == 429:
+        raise GoogleUnavailable(retry_after=30)
+    return response
 
 
 def email_from_id_token(id_token: str | None) -> str:

@@ -154,3 +154,48 @@ def test_connect_without_encryption_key_in_production_is_refused(google, auth_cl
 
 def test_connect_needs_authentication(google, api_client):
     assert api_client.get(CONNECT).status_code == 401
+
+
+def test_token_endpoint_outage_during_the_callback_is_a_503(google, auth_client, api_client):
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+    google.inject("token", 503)
+
+    response = api_client.get(callback)
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+    assert response["Retry-After"] == "30"
+    assert CalendarConnection.objects.count() == 0
+
+
+def test_unreachable_token_endpoint_during_the_callback_is_a_503(google, auth_client, api_client, settings):
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+    settings.GOOGLE_TOKEN_URI = "http://127.0.0.1:9/token"
+
+    assert api_client.get(callback).status_code == 503
+
+
+def test_refused_code_is_a_400(google, auth_client, api_client):
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+    google.codes.clear()  # Google no longer knows the code
+
+    response = api_client.get(callback)
+
+    assert response.status_code == 400 and response.json()["error"]["code"] == "oauth_exchange_failed"
+
+
+def test_connect_without_google_client_is_a_503(google, auth_client, settings):
+    settings.GOOGLE_CLIENT_ID = ""
+
+    response = auth_client.get(CONNECT)
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "google_not_configured"
+
+
+def test_account_email_falls_back_to_the_primary_calendar_id(google, auth_client, api_client):
+    google.consent_scopes = ["https://www.googleapis.com/auth/calendar.readonly"]  # no openid: no ID token
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+
+    response = api_client.get(callback)
+
+    assert response.status_code == 200 and response.json()["account_email"] == "ada.google@example.com"
+    assert google.calls("calendars.get")[0]["path"] == "/calendar/v3/calendars/primary"

@@ -307,3 +307,25 @@ def test_forced_full_resync_drops_events_gone_at_google(google, connection):
 
     assert result.full_resync and result.deleted == 1
     assert local_ids(connection) == live_ids(google)
+
+
+def test_tokens_never_reach_the_logs(google, user, caplog):
+    import logging
+
+    from calendars.tests.factories import connection_create
+
+    caplog.set_level(logging.DEBUG)
+    connection = connection_create(user=user, google=google, expires_in=0)
+    secrets = [decrypt_token(connection.refresh_token_encrypted), decrypt_token(connection.access_token_encrypted)]
+    google.inject("events.list", 429, headers={"Retry-After": "0"})
+    services.connection_sync(connection_id=connection.pk)
+    connection.refresh_from_db()
+    secrets.append(decrypt_token(connection.access_token_encrypted))
+    google.revoke_all(EMAIL)
+    google.expire_access_tokens()
+    with pytest.raises(CalendarReauthRequired):
+        services.connection_sync(connection_id=connection.pk)
+
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__!r}" for r in caplog.records)
+    assert "access token refreshed" in logged and "needs reauthorization" in logged
+    assert not any(secret in logged for secret in secrets)

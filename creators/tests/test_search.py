@@ -173,3 +173,19 @@ def test_search_needs_authentication(api_client, catalogue):
 
 def test_trailing_slash_answers_without_redirect(auth_client, catalogue):
     assert auth_client.get(SEARCH + "/").status_code == 200
+
+
+@pytest.mark.postgres
+def test_stored_search_document_matches_the_documented_expression(db):
+    from django.db import connection
+
+    from creators.models import SEARCH_DOCUMENT_SQL
+
+    creator = CreatorFactory(handle="doc_check", display_name="Doc Check", category="food", bio="Pasta al forno")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT search_document = ({SEARCH_DOCUMENT_SQL}), search_document::text FROM creators_creator "
+            "WHERE id = %s", [creator.pk])
+        same, document = cursor.fetchone()
+    assert same is True
+    assert "'pasta':" in document and "'doc':" in document

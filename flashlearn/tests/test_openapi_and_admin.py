@@ -11,7 +11,10 @@ import yaml
 
 from bench.core import free_port
 from flashlearn.openapi import drop_trailing_slash_twins
-from flashlearn.tests.helpers import get, project_env, running
+from flashlearn.tests.helpers import get, manage, project_env, running
+
+ADMIN_EMAIL = "root@example.com"
+ADMIN_PASSWORD = "admin password for tests 1"
 
 
 @pytest.mark.django_db
@@ -77,8 +80,15 @@ def production_daphne(tmp_path_factory):
     env = project_env(
         DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false", LOG_LEVEL="WARNING",
+        # Plain-http test server: secure-only cookies would never come back to it.
+        SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false",
         DATABASE_URL=f"sqlite:///{tmp_path_factory.mktemp('db') / 'admin.sqlite3'}",
     )
+    for command in (["migrate", "--noinput", "-v", "0"],
+                    ["shell", "-c", f"from accounts.models import User; User.objects.create_superuser("
+                                    f"email='{ADMIN_EMAIL}', password='{ADMIN_PASSWORD}')"]):
+        result = manage(*command, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
     argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
     base = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
@@ -119,3 +129,36 @@ def test_unknown_route_under_daphne_is_json_404(production_daphne):
     assert status == 404
     assert headers["Content-Type"] == "application/json"
     assert b'"not_found"' in body
+
+
+def test_admin_login_round_trip_under_daphne(production_daphne):
+    """CSRF check, session save and messages run under ASGI (flashlearn.middleware's async hooks)."""
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    base, _ = production_daphne
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"{base}/admin/login/?next=/admin/", timeout=15).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    assert any(cookie.name == "csrftoken" for cookie in jar)
+
+    def login(password: str, csrf: str) -> tuple[int, str]:
+        form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "username": ADMIN_EMAIL,
+                                       "password": password, "next": "/admin/"}).encode()
+        request = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=form,
+                                         headers={"Referer": f"{base}/admin/login/"})
+        try:
+            with opener.open(request, timeout=15) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    assert login(ADMIN_PASSWORD, "forged" * 6)[0] == 403  # CSRF still enforced
+    status, page = login("wrong password", token)
+    assert status == 200 and "errornote" in page
+    status, page = login(ADMIN_PASSWORD, token)  # redirected to /admin/ and followed with the session cookie
+    assert status == 200
+    assert "Site administration" in page
+    assert any(cookie.name == "sessionid" for cookie in jar)

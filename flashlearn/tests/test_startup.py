@@ -50,3 +50,12 @@ def test_check_deploy_flags_a_weak_secret_key():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(SECRET_KEY="short"))
     assert result.returncode != 0
     assert "security.W009" in result.stderr
+
+
+def test_missing_protective_middleware_is_flagged_by_subclass(settings):
+    from flashlearn.checks import required_middleware
+
+    assert required_middleware(None) == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
+    (warning,) = required_middleware(None)
+    assert warning.id == "flashlearn.W001" and "CsrfViewMiddleware" in warning.msg

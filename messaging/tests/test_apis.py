@@ -168,7 +168,8 @@ def test_same_client_id_returns_first_message(cast):
 def test_post_to_ended_session_is_409(cast):
     cast.session.status = LiveSession.Status.ENDED
     cast.session.save()
-    response = cast.client(cast.member).post(f"{API}/messages", {"session": cast.session.pk, "body": "x"}, format="json")
+    payload = {"session": cast.session.pk, "body": "x"}
+    response = cast.client(cast.member).post(f"{API}/messages", payload, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "session_ended"
 
 

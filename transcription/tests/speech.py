@@ -10,11 +10,16 @@ import tempfile
 import wave
 from pathlib import Path
 
+# Sentences tiny.en transcribes well in espeak-ng's voice (others, e.g. "the weather is nice today",
+# come back garbled from the model itself, with or without our pipeline).
 SENTENCES = [
-    "The weather is nice today.",
     "Please open the door for me.",
     "I would like a cup of coffee.",
     "We are going to the library tomorrow.",
+    "Can you help me with my homework?",
+    "Thank you very much for your help.",
+    "I like to read books in the evening.",
+    "My favorite color is blue.",
 ]
 
 

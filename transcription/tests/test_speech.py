@@ -28,7 +28,7 @@ async def test_partials_and_final_reach_the_listener(speech_ready, users, engine
     assert connected
     speaker = await open_speaker(user, stream)
 
-    await speak(speaker, speech_ready(SENTENCES[3]), silence=1.0)
+    await speak(speaker, speech_ready(SENTENCES[3]), silence=1.0, speedup=1.0)  # real time: partials are timed
     partials, final = await until_final(listener)
     await stop_and_wait(speaker)
 

@@ -103,6 +103,7 @@ class Calendar:
     events: dict[str, Event] = field(default_factory=dict)
     seq: int = 0
     epoch: int = 0
+    changes: dict[int, str] = field(default_factory=dict)  # seq -> id of the event changed then
     resource_id: str = field(default_factory=lambda: secrets.token_hex(12))
 
 
@@ -177,6 +178,7 @@ class FakeGoogle:
             event = Event(id=event_id or self._next_id(), summary=summary, start=start, end=start + duration,
                           seq=calendar.seq, all_day=all_day, recurring_event_id=recurring_event_id, **extra)
             calendar.events[event.id] = event
+            calendar.changes[event.seq] = event.id
             return event
 
     def add_events(self, email: str, count: int, *, start: datetime | None = None) -> list[Event]:
@@ -192,6 +194,7 @@ class FakeGoogle:
                 setattr(event, name, value)
             calendar.seq += 1
             event.seq = calendar.seq
+            calendar.changes[event.seq] = event.id
             event.updated = datetime.now(UTC)
             return event
 
@@ -494,7 +497,12 @@ class FakeGoogle:
                     return False
             return True
 
-        chosen = sorted((e for e in calendar.events.values() if selected(e)), key=lambda e: e.id)
+        if since is not None:  # only what changed: the change log, not every event
+            candidates = {calendar.changes[n] for n in range(since + 1, snapshot + 1) if n in calendar.changes}
+            pool = (calendar.events[i] for i in candidates if i in calendar.events)
+        else:
+            pool = calendar.events.values()
+        chosen = sorted((e for e in pool if selected(e)), key=lambda e: e.id)
         items = chosen[:max_results]
         answer = {"kind": "calendar#events", "etag": f'"{snapshot}"', "summary": email,
                   "updated": _rfc3339(datetime.now(UTC)), "timeZone": "UTC", "accessRole": "owner",

@@ -1,0 +1,205 @@
+"""The REST surface: connection state, sync, events window, disconnect, error shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from calendars.encryption import decrypt_token
+from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState
+
+pytestmark = pytest.mark.django_db
+EMAIL = "ada.google@example.com"
+
+
+def test_connection_not_connected_is_404(google, auth_client):
+    response = auth_client.get("/api/v1/calendars/connection")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "calendar_not_connected"
+
+
+def test_connection_shows_sync_state_and_never_tokens(google, auth_client, connection):
+    google.add_events(EMAIL, 3)
+    auth_client.post("/api/v1/calendars/sync")
+
+    response = auth_client.get("/api/v1/calendars/connection/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "active" and body["event_count"] == 3 and body["last_synced_at"]
+    assert body["last_error"] == "" and body["account_email"] == EMAIL
+    assert body["calendars"][0]["calendar_id"] == "primary" and body["calendars"][0]["incremental"] is True
+    text = response.content.decode()
+    assert decrypt_token(connection.refresh_token_encrypted) not in text
+    assert decrypt_token(connection.access_token_encrypted) not in text
+    assert "token_encrypted" not in text
+
+
+def test_sync_answers_counts(google, auth_client, connection):
+    google.add_events(EMAIL, 4)
+
+    first = auth_client.post("/api/v1/calendars/sync", {}, format="json")
+    google.add_event(EMAIL)
+    second = auth_client.post("/api/v1/calendars/sync/", {"full": False}, format="json")
+
+    assert first.status_code == 200
+    assert first.json() == {"created": 4, "updated": 0, "deleted": 0, "full_resync": True}
+    assert second.json() == {"created": 1, "updated": 0, "deleted": 0, "full_resync": False}
+
+
+def test_sync_while_another_runs_is_a_409(google, auth_client, connection):
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        sync_lock_until=timezone.now() + timedelta(minutes=5), sync_lock_owner="someone")
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "sync_in_progress"
+    assert response["Retry-After"]
+    assert google.calls("events.list") == []
+
+
+def test_google_outage_is_a_503_with_retry_after(google, auth_client, connection, settings):
+    settings.GOOGLE_CALENDAR_API_ROOT = "http://127.0.0.1:9/"
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "google_unavailable"
+    assert int(response["Retry-After"]) >= 1
+
+
+def test_token_endpoint_outage_is_a_503(google, auth_client, user):
+    from calendars.tests.factories import connection_create
+
+    connection_create(user=user, google=google, expires_in=0)
+    google.inject("token", 500, times=10)
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+    assert CalendarConnection.objects.get().status == "active"
+
+
+def test_sync_after_revocation_is_a_409_reauth(google, auth_client, connection):
+    google.revoke_all(EMAIL)
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_reauth_required"
+    assert auth_client.get("/api/v1/calendars/connection").json()["status"] == "needs_reauth"
+
+
+def test_sync_bad_body_is_a_400(google, auth_client, connection):
+    response = auth_client.post("/api/v1/calendars/sync", {"full": "perhaps"}, format="json")
+
+    assert response.status_code == 400 and "full" in response.json()["error"]["fields"]
+
+
+def test_events_in_a_window(google, auth_client, connection):
+    base = datetime(2030, 1, 10, 9, tzinfo=UTC)
+    for hours, summary in [(0, "inside"), (30, "later"), (-30, "earlier")]:
+        CalendarEvent.objects.create(connection=connection, calendar_id="primary", google_id=summary,
+                                     summary=summary, start=base + timedelta(hours=hours),
+                                     end=base + timedelta(hours=hours + 1))
+
+    response = auth_client.get("/api/v1/calendars/events", {"start": "2030-01-10T00:00:00Z",
+                                                             "end": "2030-01-11T00:00:00Z"})
+
+    assert response.status_code == 200
+    assert [e["summary"] for e in response.json()["results"]] == ["inside"]
+    assert response.json()["results"][0]["start"] == "2030-01-10T09:00:00Z"
+
+
+def test_events_of_another_user_are_not_listed(google, auth_client, connection, django_user_model):
+    from calendars.tests.factories import connection_create
+
+    other = connection_create(user=django_user_model.objects.create_user(email="bo@example.com", password="x" * 12),
+                              google=google, email="bo.google@example.com")
+    now = timezone.now()
+    CalendarEvent.objects.create(connection=other, calendar_id="primary", google_id="theirs",
+                                 start=now + timedelta(hours=1), end=now + timedelta(hours=2))
+
+    assert auth_client.get("/api/v1/calendars/events").json()["results"] == []
+
+
+@pytest.mark.parametrize("query", [
+    {"start": "yesterday"},
+    {"start": "2030-01-10T00:00:00Z", "end": "2030-01-09T00:00:00Z"},
+    {"start": "2030-01-10T00:00:00Z", "end": "2032-01-10T00:00:00Z"},
+])
+def test_events_bad_window_is_a_400(google, auth_client, connection, query):
+    response = auth_client.get("/api/v1/calendars/events", query)
+
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+
+
+def test_disconnect_revokes_and_deletes(google, auth_client, connection):
+    google.add_events(EMAIL, 5)
+    auth_client.post("/api/v1/calendars/sync")
+    refresh = decrypt_token(connection.refresh_token_encrypted)
+
+    response = auth_client.delete("/api/v1/calendars/connection")
+
+    assert response.status_code == 204
+    assert google.calls("revoke")[-1]["form"]["token"] == refresh
+    assert google.refresh_tokens[refresh]["revoked"] is True
+    connection.refresh_from_db()
+    assert connection.status == "revoked"
+    assert connection.access_token_encrypted == "" and connection.refresh_token_encrypted == ""
+    assert not CalendarEvent.objects.exists() and not CalendarSyncState.objects.exists()
+    assert auth_client.post("/api/v1/calendars/sync").status_code == 404
+    assert auth_client.delete("/api/v1/calendars/connection").status_code == 404
+
+
+def test_disconnect_when_google_is_down_still_disconnects(google, auth_client, connection, settings):
+    settings.GOOGLE_REVOKE_URI = "http://127.0.0.1:9/revoke"
+
+    assert auth_client.delete("/api/v1/calendars/connection").status_code == 204
+    assert CalendarConnection.objects.get().status == "revoked"
+
+
+def test_routes_need_authentication(google, api_client):
+    for method, path in [("get", "/api/v1/calendars/connection"), ("post", "/api/v1/calendars/sync"),
+                         ("get", "/api/v1/calendars/events"), ("delete", "/api/v1/calendars/connection")]:
+        assert getattr(api_client, method)(path).status_code == 401
+
+
+def test_disconnect_during_a_sync_stops_it_and_leaves_no_events(google, auth_client, connection, monkeypatch):
+    from calendars.errors import CalendarNotConnected
+    from calendars.google import sync as sync_module
+    from calendars.services import connection_disconnect, connection_sync
+
+    google.add_events(EMAIL, 600)
+    real_store = sync_module._store_page
+    pages = []
+
+    def store_then_disconnect(**kwargs):
+        real_store(**kwargs)
+        pages.append(1)
+        if len(pages) == 1:
+            connection_disconnect(user=connection.user)  # the user disconnects while page 2 is on its way
+
+    monkeypatch.setattr(sync_module, "_store_page", store_then_disconnect)
+
+    with pytest.raises(CalendarNotConnected):
+        connection_sync(connection_id=connection.pk)
+
+    assert not CalendarEvent.objects.exists() and not CalendarSyncState.objects.exists()
+    connection.refresh_from_db()
+    assert connection.status == "revoked" and connection.sync_lock_owner == ""
+
+
+def test_token_endpoint_timeout_is_a_503(google, auth_client, user, settings):
+    from calendars.tests.factories import connection_create
+
+    connection_create(user=user, google=google, expires_in=0)
+    settings.CALENDAR_HTTP_TIMEOUT = 0.05
+    google.token_delay = 0.3
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+    assert response["Retry-After"]

@@ -1,0 +1,142 @@
+"""Two real daphne processes sharing groups and presence through Redis (CI: PostgreSQL + Redis)."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from urllib.parse import quote
+
+import pytest
+import websockets
+from django.conf import settings
+
+from bench.core import ROOT, free_port, wait_http
+from messaging.models import Message
+from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory, token_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+PRESENCE_TTL = 1.5
+ORIGIN = "http://localhost"
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]  # NAME is the test database while the test runs
+    auth = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def daphne_processes(count: int):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "flashlearn.settings",
+        "DEBUG": "true",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "JWT_SECRET_KEY": settings.JWT_SECRET_KEY,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX,
+        "MESSAGING_PRESENCE_TTL": str(PRESENCE_TTL),
+        "MESSAGING_PRESENCE_COALESCE": "0.01",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DIRECT_DATABASE_URL", None)
+    procs, logs = [], []
+    try:
+        for _ in range(count):
+            port = free_port()
+            log = tempfile.TemporaryFile()
+            logs.append(log)
+            argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
+            procs.append((subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), port))
+        for proc, port in procs:
+            try:
+                wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+            except RuntimeError:
+                proc.kill()
+                logs[procs.index((proc, port))].seek(0)
+                raise RuntimeError(logs[procs.index((proc, port))].read().decode()[-3000:]) from None
+        yield procs
+    finally:
+        for proc, _port in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, _port in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+
+
+async def next_frame(ws, type_: str, timeout: float = 10.0, where=None) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        data = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
+        assert data["type"] and data["timestamp"]
+        if data["type"] == type_ and (where is None or where(data)):
+            return data
+
+
+async def no_frame(ws, type_: str, seconds: float) -> bool:
+    try:
+        await next_frame(ws, type_, timeout=seconds)
+    except TimeoutError:
+        return True
+    return False
+
+
+@pytest.fixture
+def chat(transactional_db):
+    alice, bob = UserFactory(display_name="Alice"), UserFactory(display_name="Bob")
+    session = LiveSessionFactory(host=alice)
+    MembershipFactory(session=session, user=bob)
+    yield alice, bob, session
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(f"{settings.REDIS_PREFIX}:presence:*"):
+        client.delete(key)
+    client.close()
+
+
+async def test_two_processes_share_messages_and_presence(chat):
+    alice, bob, session = chat
+    path = f"/ws/live_sessions/{session.pk}/?token="
+    with daphne_processes(2) as [(_p1, port1), (p2, port2)]:
+        async with websockets.connect(f"ws://127.0.0.1:{port1}{path}{token_for(alice)}", origin=ORIGIN) as ws_a:
+            snapshot_a = await next_frame(ws_a, "presence")
+            assert [u["id"] for u in snapshot_a["online"]] == [alice.pk]
+            ws_b = await websockets.connect(f"ws://127.0.0.1:{port2}{path}{token_for(bob)}", origin=ORIGIN)
+            snapshot_b = await next_frame(ws_b, "presence")
+            assert {u["id"] for u in snapshot_b["online"]} == {alice.pk, bob.pk}  # Alice is on the other process
+            await next_frame(ws_a, "presence", where=lambda f: bob.pk in {u["id"] for u in f["joined"]})
+
+            await ws_a.send(json.dumps({"type": "message.send", "body": "across processes", "client_id": "x1"}))
+            ack = await next_frame(ws_a, "message.new")
+            got = await next_frame(ws_b, "message.new")
+            assert got["message"]["id"] == ack["message"]["id"]
+            assert got["message"]["body"] == "across processes" and ack["message"]["client_id"] == "x1"
+            assert await no_frame(ws_b, "message.new", 0.5)  # exactly once
+            assert await asyncio.to_thread(Message.objects.count) == 1
+
+            await ws_b.send(json.dumps({"type": "message.send", "body": "and back", "client_id": "y1"}))
+            back = await next_frame(ws_a, "message.new")
+            assert back["message"]["body"] == "and back" and back["message"]["client_id"] is None
+
+            # Bob's process dies without running disconnect: his entry expires, Alice hears he left.
+            p2.send_signal(signal.SIGKILL)
+            p2.wait(timeout=10)
+            left = await next_frame(ws_a, "presence", timeout=PRESENCE_TTL * 4,
+                                    where=lambda f: bob.pk in {u["id"] for u in f["left"]})
+            assert left["joined"] == []
+            await ws_b.close()

@@ -1,0 +1,146 @@
+"""Auth, permissions, REST routes, status and the missing-model path (no speech)."""
+
+import pytest
+from django.urls import reverse
+
+from transcription import access, services
+from transcription.errors import CLOSE_BAD_STREAM, CLOSE_FORBIDDEN, CLOSE_UNAVAILABLE
+from transcription.models import SpeakerGrant, TranscriptSegment
+from transcription.tests.conftest import connect, make_user, token_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def roles(monkeypatch):
+    """messaging.selectors.session_role's contract, as a table: {(user_id, session_id): role}."""
+    table = {}
+    monkeypatch.setattr(access, "session_role", lambda *, user, session_id: table.get((user.pk, session_id)))
+    return table
+
+
+def test_user_stream_is_the_owners_alone(user):
+    other = make_user("other@example.com")
+    assert access.can_speak(user=user, stream=f"user-{user.pk}")
+    assert access.can_listen(user=user, stream=f"user-{user.pk}")
+    assert not access.can_speak(user=other, stream=f"user-{user.pk}")
+    assert not access.can_listen(user=other, stream=f"user-{user.pk}")
+    assert not access.can_listen(user=user, stream="lobby")
+
+
+def test_live_session_host_speaks_participants_need_a_grant(user, roles):
+    guest, outsider = make_user("guest@example.com"), make_user("out@example.com")
+    roles[(user.pk, 7)], roles[(guest.pk, 7)] = "host", "participant"
+    stream = "live-session-7"
+    assert access.can_speak(user=user, stream=stream)
+    assert access.can_listen(user=guest, stream=stream) and not access.can_speak(user=guest, stream=stream)
+    assert not access.can_listen(user=outsider, stream=stream)
+
+    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
+    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
+    assert SpeakerGrant.objects.filter(stream=stream).count() == 1
+    assert access.can_speak(user=guest, stream=stream)
+    services.speaker_revoke(actor=user, stream=stream, user_id=guest.pk)
+    assert not access.can_speak(user=guest, stream=stream)
+
+
+def test_only_the_host_grants(api_client, user, roles):
+    guest = make_user("guest@example.com")
+    roles[(user.pk, 3)], roles[(guest.pk, 3)] = "host", "participant"
+    url = reverse("transcription-speakers", kwargs={"stream": "live-session-3"})
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(guest)}")
+    response = api_client.post(url, {"user": guest.pk}, format="json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "stream_forbidden"
+    assert not SpeakerGrant.objects.exists()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+    response = api_client.post(url, {"user": guest.pk}, format="json")
+    assert response.status_code == 201 and response.json()["user"] == guest.pk
+    assert api_client.get(url).json()["results"][0]["user"] == guest.pk
+    assert api_client.delete(f"{url}/{guest.pk}").status_code == 204
+    assert not SpeakerGrant.objects.exists()
+
+
+def test_segments_are_listed_for_listeners_only(auth_client, user):
+    from rest_framework.test import APIClient
+
+    stream = f"user-{user.pk}"
+    for i in range(3):
+        services.segment_create(stream=stream, speaker_id=user.pk, text=f"sentence {i}", start=i, end=i + 0.5)
+    TranscriptSegment.objects.create(stream="user-999999", text="elsewhere", start=0, end=1)
+    base = f"/api/v1/transcription/streams/{stream}/segments"
+    for path in (base, f"{base}/"):
+        body = auth_client.get(path).json()
+        assert [s["text"] for s in body["results"]] == ["sentence 0", "sentence 1", "sentence 2"]
+    first = body["results"][0]
+    assert (first["start"], first["end"], first["speaker"], first["stream"]) == (0.0, 0.5, user.pk, stream)
+    after = auth_client.get(f"/api/v1/transcription/streams/{stream}/segments?after={first['id']}").json()
+    assert len(after["results"]) == 2
+    assert auth_client.get("/api/v1/transcription/streams/user-999999/segments").status_code == 403
+    assert auth_client.get("/api/v1/transcription/streams/bad name!/segments").status_code == 400
+    assert APIClient().get(f"/api/v1/transcription/streams/{stream}/segments").status_code == 401
+
+
+def test_status_reports_the_engine(api_client):
+    for path in ("/status", "/status/"):
+        response = api_client.get(path)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["state"] in ("idle", "ready", "active") and body["model"].startswith("tiny.en")
+        assert set(body["clients"]) == {"speakers", "listeners", "status"} and "recorder_initialized" in body
+
+
+def test_missing_model_is_a_503_not_a_crash(api_client, settings):
+    settings.TRANSCRIPTION_MODEL = "/nonexistent/model"
+    response = api_client.get("/status")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json()["error"]["code"] == "transcription_unavailable"
+    ready = api_client.get("/readyz").json()
+    check = ready["checks"]["transcription"]
+    assert check["ok"] is False and check["state"] == "unavailable"
+
+
+async def test_audio_socket_with_a_missing_model_closes_4503(settings, user):
+    settings.TRANSCRIPTION_MODEL = "/nonexistent/model"
+    speaker, connected = await connect(f"/ws/transcription/user-{user.pk}/audio/", token_for(user))
+    assert connected
+    frame = await speaker.receive_json_from(timeout=10)
+    assert frame["code"] == "transcription_unavailable" and frame["retry_after"] == 60 and "model" in frame["message"]
+    assert (await speaker.receive_output(timeout=10))["code"] == CLOSE_UNAVAILABLE
+    await speaker.disconnect()
+
+
+async def test_sockets_need_a_token(user):
+    for path in (f"/ws/transcription/user-{user.pk}/audio/", f"/ws/transcription/user-{user.pk}/", "/ws", "/st"):
+        socket, connected = await connect(path)
+        assert connected
+        assert (await socket.receive_output(timeout=10))["code"] == 4401
+        await socket.disconnect()
+
+
+async def test_sockets_refuse_other_peoples_streams(user):
+    other = await make_user_async("other@example.com")
+    for path in (f"/ws/transcription/user-{other.pk}/audio/", f"/ws/transcription/user-{other.pk}/",
+                 "/ws/transcription/lobby/audio/"):
+        socket, _ = await connect(path, token_for(user))
+        assert (await socket.receive_json_from(timeout=10))["code"] == "stream_forbidden"
+        assert (await socket.receive_output(timeout=10))["code"] == CLOSE_FORBIDDEN
+        await socket.disconnect()
+    socket, _ = await connect("/ws/transcription/bad!name/", token_for(user))
+    assert (await socket.receive_json_from(timeout=10))["code"] == "invalid_stream"
+    assert (await socket.receive_output(timeout=10))["code"] == CLOSE_BAD_STREAM
+    await socket.disconnect()
+
+
+async def test_status_socket_sends_status(user):
+    socket, connected = await connect("/st", token_for(user))
+    assert connected
+    frame = await socket.receive_json_from(timeout=10)
+    assert frame["type"] == "status" and frame["status"]["clients"]["status"] >= 1
+    assert "recorder_initialized" in frame["status"] and frame["timestamp"]
+    await socket.disconnect()
+
+
+async def make_user_async(email):
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(make_user)(email)
