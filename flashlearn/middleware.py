@@ -16,7 +16,9 @@ from django.conf import settings as django_settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
+from django.http import Http404
 from django.middleware import clickjacking, common, csrf, security
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -107,6 +109,8 @@ class ErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, (Http404, PermissionDenied, SuspiciousOperation, BadRequest)):
+            return None  # Django answers these itself (404, 403, 400): they are not server errors
         request_id = getattr(request, "request_id", "")
         if isinstance(exception, (OperationalError, InterfaceError)):
             error_log.warning(
