@@ -1,19 +1,22 @@
-"""HTTP serving: the project under daphne beside the same app under uvicorn and a bare Starlette ceiling.
+"""HTTP serving: the project as `manage.py serve` runs it (uvicorn workers) beside the same app on
+daphne workers, and a bare Starlette/uvicorn endpoint as the machine's ceiling.
 
 Workloads: GET /healthz (Django, no I/O) and GET /bench/rows (a DRF list view reading a page of
 rows: SQLite by default, PostgreSQL when DATABASE_URL points at it). Then `manage.py serve`
 with 2 workers against 1 (needs REDIS_URL). Production-like settings (DEBUG off, no access
-log). The load generator (wrk, else bench.loadgen's asyncio client) runs in its own process.
+log). The load generator (wrk, else bench.loadgen's asyncio client) runs in its own process;
+the two sides of each comparison are both up and measured in alternating rounds.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 
-from bench.core import ROOT, Row, bench_env, daphne, free_port, server
+from bench.core import ROOT, Row, bench_env, free_port, server
 from bench.loadgen import WRK, Load, measure
 
 SECTION = "http"
@@ -29,11 +32,34 @@ def production_env(**extra: str) -> dict[str, str]:
 
 
 def _load(base: str, path: str, duration: float) -> Load:
-    measure(base + path, duration=WARMUP_SECONDS, connections=CONNECTIONS)  # pools, caches, imports
     load = measure(base + path, duration=duration, connections=CONNECTIONS)
     if load.errors:
-        raise RuntimeError(f"{path}: {load.errors} errors under load")
+        raise RuntimeError(f"{base}{path}: {load.errors} errors under load")
     return load
+
+
+def _pair(a: str, b: str, path: str, duration: float) -> tuple[Load, Load]:
+    """`path` on servers a and b in alternating rounds (a, b, a, b, ...), so that a change in the
+    machine's load during the run hits both alike. req/s: the mean; latencies: the median."""
+    for base in (a, b):
+        _load(base, path, WARMUP_SECONDS)  # pools, caches, lazy imports
+    rounds = max(1, round(duration / 2))
+    per_round = max(1.0, duration / rounds)
+    loads: dict[str, list[Load]] = {a: [], b: []}
+    for _ in range(rounds):
+        for base in (a, b):
+            loads[base].append(_load(base, path, per_round))
+    return _merge(loads[a]), _merge(loads[b])
+
+
+def _merge(loads: list[Load]) -> Load:
+    return Load(
+        rps=statistics.fmean(load.rps for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+        requests=sum(load.requests for load in loads), errors=sum(load.errors for load in loads),
+        tool=loads[0].tool,
+    )
 
 
 def _uvicorn(app: str, port: int, env: dict[str, str]):
@@ -42,9 +68,9 @@ def _uvicorn(app: str, port: int, env: dict[str, str]):
     return server(argv, port=port, env=env)
 
 
-def _serve(workers: int, port: int, env: dict[str, str]):
+def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "uvicorn"):
     argv = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers)]
+            "--workers", str(workers), "--server", server_name]
     return server(argv, port=port, env=env)
 
 
@@ -64,25 +90,21 @@ def run(args) -> list[Row]:
     tool = "wrk" if WRK else "asyncio client"
     how = f"{tool}, {CONNECTIONS} conns"
 
-    port = free_port()
-    with _uvicorn("bench.ceiling_app:app", port, env) as base:
+    with _uvicorn("bench.ceiling_app:app", free_port(), env) as base:
+        _load(base, "/healthz", WARMUP_SECONDS)
         ceiling = _load(base, "/healthz", duration)
-    port = free_port()
-    with _uvicorn("flashlearn.asgi:application", port, env) as base:
-        uv_health = _load(base, "/healthz", duration)
-        uv_rows = _load(base, "/bench/rows", duration)
-    port = free_port()
-    with daphne(port, env) as base:
-        health = _load(base, "/healthz", duration)
-        rows_load = _load(base, "/bench/rows", duration)
+    # The project as `make run` serves it (one uvicorn worker) beside the same app on daphne.
+    with _serve(1, free_port(), env) as served, _serve(1, free_port(), env, "daphne") as on_daphne:
+        health, daphne_health = _pair(served, on_daphne, "/healthz", duration)
+        rows_load, daphne_rows = _pair(served, on_daphne, "/bench/rows", duration)
 
     rows = [
         Row(SECTION, "ceiling: Starlette /healthz under uvicorn", ceiling.rps, "req/s", note=f"machine ceiling; {how}"),
-        *_rows("/healthz daphne", health, "same view, uvicorn", uv_health, how),
-        Row(SECTION, "/healthz daphne req/s", health.rps, "req/s", "Starlette ceiling", ceiling.rps, True,
+        *_rows("/healthz serve (uvicorn)", health, "same app, daphne", daphne_health, how),
+        Row(SECTION, "/healthz serve (uvicorn) req/s", health.rps, "req/s", "Starlette ceiling", ceiling.rps, True,
             "Django + middleware overhead"),
-        *_rows(f"/bench/rows DRF+{database} daphne", rows_load, "same view, uvicorn", uv_rows, how),
-        Row(SECTION, f"/bench/rows DRF+{database} daphne req/s", rows_load.rps, "req/s", "/healthz daphne",
+        *_rows(f"/bench/rows DRF+{database} serve (uvicorn)", rows_load, "same app, daphne", daphne_rows, how),
+        Row(SECTION, f"/bench/rows DRF+{database} req/s", rows_load.rps, "req/s", "/healthz serve (uvicorn)",
             health.rps, True, "cost of DRF + 2 queries"),
     ]
 
@@ -90,14 +112,9 @@ def run(args) -> list[Row]:
     if not redis_url:
         print("[bench] http: REDIS_URL unset; `serve --workers 2` needs it, skipped")
         return rows
-    port = free_port()
-    with _serve(1, port, env) as base:
-        one_health = _load(base, "/healthz", duration)
-        one_rows = _load(base, "/bench/rows", duration)
-    port = free_port()
-    with _serve(2, port, env) as base:
-        two_health = _load(base, "/healthz", duration)
-        two_rows = _load(base, "/bench/rows", duration)
+    with _serve(2, free_port(), env) as two, _serve(1, free_port(), env) as one:
+        two_health, one_health = _pair(two, one, "/healthz", duration)
+        two_rows, one_rows = _pair(two, one, "/bench/rows", duration)
     cores = os.cpu_count() or 1
     note = f"{cores} cores shared with the load generator"
     rows += [

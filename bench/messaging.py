@@ -9,8 +9,9 @@ client's own parsing. The reference is a bare `websockets` broadcast server (no 
 database, no channel layer) measured the same way in the same run: the ceiling.
 
 Figures, each beside the reference:
-- fan-out p50 / p99 to 100 and to 1,000 receivers, with the pub/sub layer (the project's
-  choice) and with channels_redis' core layer (MESSAGING_CHANNEL_LAYER=core);
+- fan-out p50 / p99 to 100 and to 1,000 receivers, one message at a time (each is delivered
+  everywhere before the next is sent), with the pub/sub layer (the project's choice) and with
+  channels_redis' core layer (MESSAGING_CHANNEL_LAYER=core);
 - sustained messages per second from one sender to 100 receivers: the rate is raised step by
   step until p99 passes 100 ms (or deliveries go missing); the last rate that held is reported;
 - history GET (`/api/v1/live_sessions/{id}/messages?limit=50`) p50 / p99, beside GET /healthz
@@ -202,10 +203,10 @@ async def fanout(url: str, tokens: list[str], receivers: int, messages: int, gap
             await room.send()
         await room.wait_delivered([1, 2, 3], receivers, 10)
         seqs = []
-        for _ in range(messages):
+        for _ in range(messages):  # closed loop: latency of one message, not of a backlog
             seqs.append(await room.send())
+            await room.wait_delivered(seqs[-1:], receivers, 10)
             await asyncio.sleep(gap)
-        await room.wait_delivered(seqs, receivers, 15)
         values, missing = room.collect(seqs, receivers)
         return pct(values, 0.5), pct(values, 0.99), missing
     finally:

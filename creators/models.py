@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class Platform(models.TextChoices):
@@ -71,7 +72,9 @@ class Creator(models.Model):
             models.Index(fields=["ai_analyzed_at"], name="creators_analyzed_idx"),
             models.Index(fields=["handle"], name="creators_handle_idx"),
             # PostgreSQL only (the migration skips it elsewhere): trigram similarity on handles.
-            GinIndex(OpClass("handle", name="gin_trgm_ops"), name="creators_handle_trgm"),
+            # On lower(handle), not the column: since PostgreSQL 14 a trigram index also serves
+            # `handle = ANY(...)`, and the planner picks it over the btree at ruinous cost.
+            GinIndex(OpClass(Lower("handle"), name="gin_trgm_ops"), name="creators_handle_trgm"),
         ]
 
     def __str__(self) -> str:

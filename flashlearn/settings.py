@@ -269,6 +269,7 @@ MESSAGING_WS_RATE = env_float("MESSAGING_WS_RATE", 10.0)  # inbound frames per s
 MESSAGING_WS_BURST = env_int("MESSAGING_WS_BURST", 20)
 MESSAGING_TYPING_INTERVAL = env_float("MESSAGING_TYPING_INTERVAL", 2.0)  # seconds between typing broadcasts
 MESSAGING_SEND_QUEUE = env_int("MESSAGING_SEND_QUEUE", 1000)  # frames queued per connection before 4408
+MESSAGING_SEND_BUFFER_BYTES = env_int("MESSAGING_SEND_BUFFER_BYTES", 4 * 1024 * 1024)  # unread bytes before 4408
 MESSAGING_PRESENCE_TTL = env_float("MESSAGING_PRESENCE_TTL", 30.0)  # an unrefreshed presence entry expires
 MESSAGING_PRESENCE_COALESCE = env_float("MESSAGING_PRESENCE_COALESCE", 0.1)  # presence deltas batched
 

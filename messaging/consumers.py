@@ -3,6 +3,9 @@
 Close codes: 4401 no/bad token (TokenAuthMiddleware), 4403 not a member (or no longer one),
 4404 the session was deleted, 4408 the client reads too slowly (its send queue overflowed).
 Every frame the server sends has `type` and `timestamp`.
+
+Group events reach sockets through `messaging.hub` (one layer subscription per process and
+session), so this consumer has no channel of its own (`channel_layer_alias = None`).
 """
 
 from __future__ import annotations
@@ -10,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime
+import uuid
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -23,58 +25,46 @@ from django.db import InterfaceError, OperationalError
 from flashlearn.errors import DomainError
 from messaging import events, selectors, services
 from messaging import presence as presence_store
-from messaging.throttle import TokenBucket, transport_backlog
+from messaging.hub import encode, hub
+from messaging.throttle import TokenBucket
+from messaging.transport import direct_writer, transport_backlog
 
 logger = logging.getLogger("messaging.consumers")
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_SESSION_GONE = 4404
 CLOSE_TOO_SLOW = 4408
-# Bytes the server may hold for one socket (unread by the client) before it is dropped as too slow.
-SEND_BUFFER_LIMIT = 4 * 1024 * 1024
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+async def group_send(session_id: int, event: dict) -> None:
+    layer = get_channel_layer(events.channel_layer_alias())
+    try:
+        await layer.group_send(events.session_group(session_id), {**event, "session_id": session_id})
+    except Exception:
+        logger.warning("broadcast failed", exc_info=True, extra={"event": event["type"]})
 
 
 async def send_presence_delta(session_id: int, joined: list[dict], left: list[dict]) -> None:
-    layer = get_channel_layer(events.channel_layer_alias())
-    try:
-        await layer.group_send(events.session_group(session_id), {"type": "presence", "joined": joined, "left": left})
-    except Exception:
-        logger.warning("presence broadcast failed", exc_info=True)
+    await group_send(session_id, {"type": "presence", "joined": joined, "left": left})
 
 
 class LiveSessionConsumer(AsyncWebsocketConsumer):
-    channel_layer_alias = events.channel_layer_alias()
-
-    async def dispatch(self, message):
-        """Group events skip Channels' per-dispatch `close_old_connections` thread hop.
-
-        That hop runs through one shared thread for every consumer of the process, so a message
-        to N members waited for N hops in a row (measured: p50 66 ms to 100 receivers with it,
-        README "## Messaging"). Group handlers do no database work outside
-        `database_sync_to_async`, which closes stale connections itself.
-        """
-        if message["type"].startswith("websocket."):
-            return await super().dispatch(message)
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+    channel_layer_alias = None  # events come through the hub
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def connect(self):
         self.user = self.scope["user"]
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        self.group = events.session_group(self.session_id)
+        self.connection_id = uuid.uuid4().hex
         self.outbox: asyncio.Queue = asyncio.Queue(maxsize=settings.MESSAGING_SEND_QUEUE)
         self.closing = False
+        self.attached = False
+        self.direct = None
         self.tasks: list[asyncio.Task] = []
         self.presence_entry: str | None = None
         self.replayed: set[int] = set()
+        self.held: list[tuple[int | None, str]] | None = []  # live frames held back during the replay
         self.bucket = TokenBucket(settings.MESSAGING_WS_RATE, settings.MESSAGING_WS_BURST)
         self.last_typing = float("-inf")
         subprotocol = self.scope.get("auth_subprotocol")
@@ -84,15 +74,16 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             await self.accept(subprotocol=subprotocol)
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.role = role
-        # Join the group before reading history: a message committed after the read is then
-        # broadcast to us, and layer events wait until this handler returns (no gap, see replay).
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Subscribe before reading history: anything committed after the read is then delivered
+        # live; live frames wait in `held` until the replay is out, and replayed ids are skipped.
+        await hub().attach(self.session_id, self)
+        self.attached = True
         await self.accept(subprotocol=subprotocol)
+        self.direct = direct_writer(self.base_send)
         self.tasks.append(asyncio.ensure_future(self.write_loop()))
 
         me = events.user_payload(self.user)
-        self.presence_entry = presence_store.entry(self.channel_name, self.user.pk, me["display_name"])
+        self.presence_entry = presence_store.entry(self.connection_id, self.user.pk, me["display_name"])
         try:
             if await presence_store.join(self.session_id, self.presence_entry):
                 presence_store.batcher(send_presence_delta).add(self.session_id, joined=me)
@@ -101,7 +92,13 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             logger.warning("presence join failed", exc_info=True)
             online = [me]
         self.push({"type": "presence", "online": online, "joined": [], "left": []})
-        await self.replay()
+        try:
+            await self.replay()
+        finally:
+            held, self.held = self.held, None
+            for message_id, text in held:
+                if message_id is None or message_id not in self.replayed:
+                    self.push_text(text)
         self.tasks.append(asyncio.ensure_future(self.heartbeat_loop()))
 
     async def replay(self):
@@ -131,6 +128,8 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.closing = True
         for task in getattr(self, "tasks", []):
             task.cancel()
+        if getattr(self, "attached", False):
+            await hub().detach(self.session_id, self)
         if getattr(self, "presence_entry", None):
             try:
                 if await presence_store.leave(self.session_id, self.presence_entry):
@@ -138,8 +137,6 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
                     presence_store.batcher(send_presence_delta).add(self.session_id, left=me)
             except Exception:
                 logger.warning("presence leave failed; the entry expires by itself", exc_info=True)
-        if getattr(self, "group", None) and getattr(self, "role", None):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def heartbeat_loop(self):
         while True:
@@ -154,11 +151,21 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
     # --- outgoing: one bounded queue per socket -----------------------------------------
 
     def push(self, frame: dict) -> None:
+        self.push_text(encode(frame))
+
+    def push_text(self, text: str | int) -> None:
         if self.closing:
             return
-        frame["timestamp"] = now_iso()
+        if self.direct is not None and self.outbox.empty() and isinstance(text, str):
+            # Nothing queued ahead of this frame (the writer never yields between taking a frame
+            # and handing it to daphne), so writing now keeps the order.
+            if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
+                self.drop_slow()
+            else:
+                self.direct(text)
+            return
         try:
-            self.outbox.put_nowait(json.dumps(frame))
+            self.outbox.put_nowait(text)
         except asyncio.QueueFull:
             self.drop_slow()
 
@@ -177,7 +184,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
                 self.closing = True
                 await self.close(code=text)
                 return
-            if transport_backlog(self.base_send) > SEND_BUFFER_LIMIT:
+            if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
                 self.drop_slow()
                 return
             await self.send(text_data=text)
@@ -190,6 +197,10 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         if message["author"]["id"] != self.user.pk:
             return {**message, "client_id": None}
         return message
+
+    def close_after_queued(self, code: int) -> None:
+        if not self.closing:
+            self.push_text(code)
 
     # --- incoming frames ----------------------------------------------------------------
 
@@ -247,9 +258,8 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         if loop_time - self.last_typing < settings.MESSAGING_TYPING_INTERVAL:
             return  # throttled: typing is a hint, extra ones are dropped without an error
         self.last_typing = loop_time
-        await self.channel_layer.group_send(
-            self.group, {"type": "typing", "user": events.user_payload(self.user), "origin": self.channel_name}
-        )
+        await group_send(self.session_id, {"type": "typing", "user": events.user_payload(self.user),
+                                           "origin": self.connection_id})
 
     async def on_read(self, data: dict):
         membership, moved = await database_sync_to_async(services.membership_mark_read)(
@@ -265,49 +275,34 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         unread = await database_sync_to_async(selectors.unread_count)(user=self.user, session_id=self.session_id)
         self.push({"type": "read", "user_id": self.user.pk, "message_id": message_id, "unread_count": unread})
 
-    # --- group events (type "a.b" is handled by method a_b) -----------------------------
+    # --- events from the hub --------------------------------------------------------------
 
-    async def message_new(self, event):
-        if event["message"]["id"] in self.replayed:
+    def deliver_message(self, kind: str, message_id: int, text: str) -> None:
+        if kind == "message.new" and message_id in self.replayed:
             return  # already sent in the replay
-        self.push({"type": "message.new", "message": self.for_me(event["message"])})
-
-    async def message_updated(self, event):
-        self.push({"type": "message.updated", "message": self.for_me(event["message"])})
-
-    async def message_deleted(self, event):
-        self.push({"type": "message.deleted", "message": self.for_me(event["message"])})
-
-    async def typing(self, event):
-        if event.get("origin") != self.channel_name:
-            self.push({"type": "typing", "user": event["user"]})
-
-    async def presence(self, event):
-        self.push({"type": "presence", "joined": event["joined"], "left": event["left"]})
-
-    async def read(self, event):
-        if event["user_id"] == self.user.pk:
-            await self.push_own_read(event["message_id"])
+        if self.held is not None:
+            self.held.append((message_id if kind == "message.new" else None, text))
         else:
-            self.push({"type": "read", "user_id": event["user_id"], "message_id": event["message_id"]})
+            self.push_text(text)
 
-    async def session_updated(self, event):
-        self.push({"type": "session.updated", "session": event["session"]})
+    def deliver_text(self, text: str) -> None:
+        if self.held is not None:
+            self.held.append((None, text))
+        else:
+            self.push_text(text)
 
-    async def session_deleted(self, event):
-        self.push({"type": "session.deleted", "session_id": event["session_id"]})
-        await self.flush_and_close(CLOSE_SESSION_GONE)
-
-    async def member_left(self, event):
-        if event["user_id"] == self.user.pk:
+    def handle_event(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "read":
+            if event["user_id"] == self.user.pk:
+                self.tasks.append(asyncio.ensure_future(self.push_own_read(event["message_id"])))
+            else:
+                self.push({"type": "read", "user_id": event["user_id"], "message_id": event["message_id"]})
+        elif kind == "session.updated":
+            self.push({"type": "session.updated", "session": event["session"]})
+        elif kind == "session.deleted":
+            self.push({"type": "session.deleted", "session_id": event["session_id"]})
+            self.close_after_queued(CLOSE_SESSION_GONE)
+        elif kind == "member.left" and event["user_id"] == self.user.pk:
             self.push_error("not_a_member", "You left this session.")
-            await self.flush_and_close(CLOSE_FORBIDDEN)
-
-    async def flush_and_close(self, code: int):
-        """Close after the frames already queued (the writer sends them, then the close)."""
-        if self.closing:
-            return
-        try:
-            self.outbox.put_nowait(code)
-        except asyncio.QueueFull:
-            self.drop_slow()
+            self.close_after_queued(CLOSE_FORBIDDEN)

@@ -66,7 +66,7 @@ def group_send_now(session_id: int, event: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_id), event)
+        async_to_sync(layer.group_send)(session_group(session_id), {**event, "session_id": session_id})
     except Exception:
         logger.warning("broadcast failed", exc_info=True, extra={"session_id": session_id, "event": event["type"]})
 

@@ -27,18 +27,3 @@ class TokenBucket:
     def retry_after(self) -> float:
         return max(0.0, (1 - self.tokens) / self.rate) if self.rate > 0 else 1.0
 
-
-def transport_backlog(send) -> int:
-    """Bytes daphne has accepted for this socket but the client has not read yet, or 0 when unknown.
-
-    Daphne's ASGI `send` is `partial(server.handle_reply, protocol)` and Twisted buffers writes
-    without limit, so this is the only place a slow reader shows up. Other servers: 0.
-    """
-    protocol = getattr(send, "args", (None,))[0] if hasattr(send, "args") else None
-    transport = getattr(protocol, "transport", None)
-    if transport is None:
-        return 0
-    try:
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-    except (AttributeError, TypeError):
-        return 0

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class TranscriptionConfig(AppConfig):
     name = "transcription"
+
+    def ready(self):
+        from transcription.going_away import allow_going_away_close
+
+        allow_going_away_close()

@@ -106,6 +106,7 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
 
     kind = "listeners"
     counted = False
+    closing = False
 
     async def accept_socket(self) -> None:
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
@@ -126,6 +127,7 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
             frame["retry_after"] = retry_after
         await self.send_json(frame)
         reason = f"{message} retry_after={retry_after}" if retry_after else message
+        self.closing = True
         await self.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
 
     async def send_json(self, data: dict) -> None:
@@ -135,7 +137,9 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "message": message, "timestamp": now(), **extra})
 
     async def going_away(self) -> None:
-        await self.close(code=CLOSE_GOING_AWAY, reason="server shutting down")
+        if not self.closing:
+            self.closing = True
+            await self.close(code=CLOSE_GOING_AWAY)
 
     async def websocket_disconnect(self, message):
         if self.counted:
@@ -309,6 +313,7 @@ class AudioSocket(TranscriptionSocket):
         if len(data) > settings.TRANSCRIPTION_MAX_FRAME_BYTES:
             await self.send_error("frame_too_large", f"Frames are at most {settings.TRANSCRIPTION_MAX_FRAME_BYTES} "
                                   "bytes.")
+            self.closing = True
             return await self.close(code=CLOSE_TOO_BIG, reason="frame too large")
         if len(data) % 2:
             return await self.send_error("odd_frame_length", "PCM16 frames hold an even number of bytes; "
@@ -329,11 +334,17 @@ class AudioSocket(TranscriptionSocket):
 
     async def going_away(self) -> None:
         self.engine = None  # the engine already flushed and closed the stream
+        if getattr(self, "accepted", False) and not self.closing:
+            await self.send_json({"type": "closed", "stream": self.stream, "reason": "server shutting down",
+                                  "timestamp": now()})
         await super().going_away()
 
     # Messages from the engine (channel layer).
     async def transcription_closed(self, event):
         self.engine = None
+        if self.closing:
+            return
         await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
                               "timestamp": now()})
+        self.closing = True
         await self.close(code=event["code"], reason=event["reason"][:120])

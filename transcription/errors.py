@@ -6,7 +6,7 @@ from flashlearn.errors import Conflict, DomainError, Forbidden, ServiceUnavailab
 
 # Websocket close codes (documented in README, "## Transcription").
 CLOSE_GOING_AWAY = 1001  # server shutting down
-CLOSE_TOO_BIG = 1009  # binary frame larger than TRANSCRIPTION_MAX_FRAME_BYTES
+CLOSE_TOO_BIG = 4413  # binary frame larger than TRANSCRIPTION_MAX_FRAME_BYTES (1009 is refused by autobahn)
 CLOSE_BAD_STREAM = 4400  # stream name not valid
 CLOSE_FORBIDDEN = 4403  # may not speak on / listen to this stream
 CLOSE_IDLE = 4408  # no audio for TRANSCRIPTION_IDLE_TIMEOUT seconds

@@ -1,4 +1,4 @@
-"""OpenAPI at /api/schema/ and /api/docs/ with local assets; the admin under daphne with DEBUG off."""
+"""OpenAPI at /api/schema/ and /api/docs/ with local assets; the admin under uvicorn and daphne, DEBUG off."""
 
 from __future__ import annotations
 
@@ -73,9 +73,9 @@ def test_docs_page_uses_only_local_assets_and_they_are_served(client):
         assert len(content) > 100, url
 
 
-@pytest.fixture(scope="module")
-def production_daphne(tmp_path_factory):
-    """The project under a real daphne process, DEBUG off, on a free loopback port."""
+@pytest.fixture(scope="module", params=["uvicorn", "daphne"])
+def production_server(request, tmp_path_factory):
+    """The project under `manage.py serve` (uvicorn worker, and daphne), DEBUG off, on a free loopback port."""
     port = free_port()
     env = project_env(
         DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
@@ -89,15 +89,15 @@ def production_daphne(tmp_path_factory):
                                     f"email='{ADMIN_EMAIL}', password='{ADMIN_PASSWORD}')"]):
         result = manage(*command, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", request.param]
     base = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    log = tmp_path_factory.mktemp(request.param) / "server.log"
     with running(argv, env=env, ready_url=f"{base}/healthz", log=log) as server:
         yield base, server
 
 
-def test_admin_login_and_its_css_are_served_by_daphne_with_debug_off(production_daphne):
-    base, _ = production_daphne
+def test_admin_login_and_its_css_are_served_with_debug_off(production_server):
+    base, _ = production_server
     status, _, body = get(f"{base}/admin/login/")
     assert status == 200
     html = body.decode()
@@ -111,8 +111,8 @@ def test_admin_login_and_its_css_are_served_by_daphne_with_debug_off(production_
         assert len(css) > 0
 
 
-def test_docs_assets_are_served_by_daphne_with_debug_off(production_daphne):
-    base, _ = production_daphne
+def test_docs_assets_are_served_with_debug_off(production_server):
+    base, _ = production_server
     status, _, body = get(f"{base}/api/docs/")
     assert status == 200
     assets = [u for u in _asset_urls(body.decode()) if u.startswith("/static/")]
@@ -123,21 +123,21 @@ def test_docs_assets_are_served_by_daphne_with_debug_off(production_daphne):
     assert status == 200 and "openapi" in headers["Content-Type"]
 
 
-def test_unknown_route_under_daphne_is_json_404(production_daphne):
-    base, _ = production_daphne
+def test_unknown_route_is_json_404_from_a_real_server(production_server):
+    base, _ = production_server
     status, headers, body = get(f"{base}/nope")
     assert status == 404
     assert headers["Content-Type"] == "application/json"
     assert b'"not_found"' in body
 
 
-def test_admin_login_round_trip_under_daphne(production_daphne):
+def test_admin_login_round_trip_under_a_real_server(production_server):
     """CSRF check, session save and messages run under ASGI (flashlearn.middleware's async hooks)."""
     import http.cookiejar
     import urllib.parse
     import urllib.request
 
-    base, _ = production_daphne
+    base, _ = production_server
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     html = opener.open(f"{base}/admin/login/?next=/admin/", timeout=15).read().decode()

@@ -1,7 +1,8 @@
-"""`manage.py serve`: N daphne workers sharing one listening socket."""
+"""`manage.py serve`: N ASGI workers (uvicorn by default, or daphne) sharing one listening socket."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from bench.core import free_port
-from flashlearn.management.commands.serve import daphne_command, default_concurrency, resolve_concurrency
+from flashlearn.management.commands.serve import SERVERS, default_concurrency, resolve_concurrency, worker_command
 from flashlearn.tests.helpers import ROOT, get, manage, project_env, running
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -47,11 +48,18 @@ def test_negative_count_is_refused():
         resolve_concurrency(-1, redis_url=REDIS)
 
 
-def test_worker_command_shares_the_socket_and_keeps_client_ips_honest():
-    command = daphne_command(7)
+@pytest.mark.parametrize("server", SERVERS)
+def test_worker_command_shares_the_socket_and_keeps_client_ips_honest(server):
+    command = worker_command(server, 7)
     assert command[command.index("--fd") + 1] == "7"
     assert "--proxy-headers" not in command  # would trust a client-written X-Forwarded-For
+    assert server == "daphne" or "--no-proxy-headers" in command  # uvicorn trusts loopback proxies by default
     assert command[-1] == "flashlearn.asgi:application"
+
+
+def test_unknown_server_is_refused():
+    with pytest.raises(CommandError):
+        worker_command("gunicorn", 3)
 
 
 def test_serve_refuses_two_workers_without_redis_at_start_up():
@@ -87,6 +95,18 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+async def _websocket_close_code(url: str) -> int:
+    """Websockets reach the ASGI stack through the launcher: no token, so it closes with 4401."""
+    import websockets
+
+    async with websockets.connect(url, origin="http://localhost", open_timeout=10) as ws:
+        try:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+        except websockets.ConnectionClosed:
+            pass
+        return ws.close_code
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -113,14 +133,16 @@ def test_two_workers_serve_and_stop_cleanly_on_sigterm(tmp_path):
             assert status == 200 and json.loads(body) == {"status": "ok"}
             assert headers["X-Request-ID"] == f"serve-{n}"
 
+        assert asyncio.run(_websocket_close_code(f"ws://127.0.0.1:{port}/ws/no-such-route/")) == 4401
+
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(timeout=30) == 0
         deadline = time.monotonic() + 10
         while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in workers), "a daphne worker outlived the launcher"
+        assert not any(_alive(pid) for pid in workers), "a worker outlived the launcher"
     output = server.output()
-    assert "with 2 daphne process(es)" in output
+    assert "with 2 uvicorn process(es)" in output
     logged = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"request"' in line]
     assert {entry["request_id"] for entry in logged} >= {f"serve-{n}" for n in range(20)}
 
@@ -145,12 +167,13 @@ def test_workers_die_with_the_launcher_even_on_sigkill(tmp_path):
         assert not any(_alive(pid) for pid in workers)
 
 
-def test_single_worker_without_redis_serves(tmp_path):
+def test_single_daphne_worker_without_redis_serves_http_and_websockets(tmp_path):
     port = free_port()
     env = project_env(DEBUG="true", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
-    argv = [sys.executable, "manage.py", "serve", "--port", str(port)]
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", "daphne"]
     with running(argv, env=env, ready_url=f"http://127.0.0.1:{port}/healthz", log=tmp_path / "serve.log") as server:
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        assert asyncio.run(_websocket_close_code(f"ws://127.0.0.1:{port}/ws/no-such-route/")) == 4401
         server.proc.send_signal(signal.SIGINT)
         assert server.proc.wait(timeout=30) == 0
     assert "with 1 daphne process(es)" in server.output()

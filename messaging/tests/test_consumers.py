@@ -263,7 +263,7 @@ async def test_replay_after_id_then_live_without_duplicate(people):
     # A broadcast of an already replayed message (committed just before we joined) is not sent twice.
     layer = __import__("channels.layers", fromlist=["get_channel_layer"]).get_channel_layer(channel_layer_alias())
     await layer.group_send(session_group(people["session"].pk), {
-        "type": "message.new", "message": {**replayed[0]["message"]}})
+        "type": "message.new", "session_id": people["session"].pk, "message": {**replayed[0]["message"]}})
     await database_sync_to_async(services.message_send)(user=people["host"], session_id=people["session"].pk,
                                                         body="live")
     live = await frame_of(comm, "message.new")

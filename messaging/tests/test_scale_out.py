@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ def database_url() -> str:
 
 
 @contextlib.contextmanager
-def daphne_processes(count: int):
+def daphne_processes(count: int, **extra_env: str):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "flashlearn.settings",
@@ -46,6 +47,7 @@ def daphne_processes(count: int):
         "MESSAGING_PRESENCE_TTL": str(PRESENCE_TTL),
         "MESSAGING_PRESENCE_COALESCE": "0.01",
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     env.pop("DIRECT_DATABASE_URL", None)
     procs, logs = [], []
@@ -140,3 +142,27 @@ async def test_two_processes_share_messages_and_presence(chat):
                                     where=lambda f: bob.pk in {u["id"] for u in f["left"]})
             assert left["joined"] == []
             await ws_b.close()
+
+
+async def test_reader_that_stops_reading_is_dropped_with_4408(chat):
+    """A client that stops reading: daphne's buffer for it grows until the server closes it (4408)."""
+    alice, bob, session = chat
+    path = f"/ws/live_sessions/{session.pk}/?token="
+    limits = {"MESSAGING_SEND_BUFFER_BYTES": "65536", "MESSAGING_WS_RATE": "100000", "MESSAGING_WS_BURST": "100000"}
+    with daphne_processes(1, **limits) as [(_proc, port)]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        # max_queue=1: the client library stops reading the socket once one frame is unread.
+        slow = await websockets.connect(f"ws://127.0.0.1:{port}{path}{token_for(bob)}", sock=sock, origin=ORIGIN,
+                                        max_queue=1)
+        async with websockets.connect(f"ws://127.0.0.1:{port}{path}{token_for(alice)}", origin=ORIGIN) as sender:
+            for i in range(200):
+                await sender.send(json.dumps({"type": "message.send", "body": f"{i} " + "x" * 3990,
+                                              "client_id": f"flood-{i}"}))
+            await next_frame(sender, "message.new", timeout=60,
+                             where=lambda f: f["message"]["client_id"] == "flood-199")
+        with pytest.raises(websockets.ConnectionClosedError) as closed:
+            while True:
+                await asyncio.wait_for(slow.recv(), 30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408

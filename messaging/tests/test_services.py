@@ -74,7 +74,8 @@ def test_edit_delete_and_lifecycle_events(cast, memory_layers, django_capture_on
     assert events[0]["message"]["body"] == "edited"
     assert events[1]["message"]["deleted"] is True and events[1]["message"]["body"] == ""
     assert events[2]["session"]["status"] == "live"
-    assert events[3] == {"type": "read", "user_id": cast.host.pk, "message_id": message.pk}
+    assert events[3] == {"type": "read", "user_id": cast.host.pk, "message_id": message.pk,
+                         "session_id": cast.session.pk}
 
 
 def test_broadcast_failure_does_not_fail_the_write(cast, settings, django_capture_on_commit_callbacks):

@@ -144,3 +144,21 @@ async def make_user_async(email):
     from channels.db import database_sync_to_async
 
     return await database_sync_to_async(make_user)(email)
+
+
+def test_live_session_roles_come_from_messaging(user):
+    """The real messaging rows: host speaks, a joined participant listens and speaks once granted."""
+    from messaging import services as messaging_services
+
+    guest, outsider = make_user("guest@example.com"), make_user("out@example.com")
+    session = messaging_services.live_session_create(host=user, title="Captions")
+    messaging_services.live_session_join(user=guest, session_id=session.pk)
+    stream = f"live-session-{session.pk}"
+    assert access.can_speak(user=user, stream=stream)
+    assert access.can_listen(user=guest, stream=stream) and not access.can_speak(user=guest, stream=stream)
+    assert not access.can_listen(user=outsider, stream=stream)
+    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
+    assert access.can_speak(user=guest, stream=stream)
+    with pytest.raises(Exception) as refused:
+        services.speaker_grant(actor=guest, stream=stream, user_id=outsider.pk)
+    assert getattr(refused.value, "code", None) == "stream_forbidden"

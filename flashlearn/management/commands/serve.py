@@ -1,8 +1,9 @@
-"""Serve HTTP and websockets with N daphne processes sharing one listening socket.
+"""Serve HTTP and websockets with N ASGI worker processes sharing one listening socket.
 
-One daphne process uses one core. The parent binds HOST:PORT once and hands the socket to
-each child with `daphne --fd`, so the kernel spreads connections over the children; the
-parent forwards SIGTERM/SIGINT, restarts a child that dies, and exits when all are gone.
+One worker process uses one core. The parent binds HOST:PORT once and hands the socket to
+each child (`uvicorn --fd` by default, `daphne --fd` with --server daphne), so the kernel
+spreads connections over the children; the parent forwards SIGTERM/SIGINT, restarts a child
+that dies, and exits when all are gone. README "Serving and scaling out" says why uvicorn.
 """
 
 from __future__ import annotations
@@ -41,17 +42,29 @@ def resolve_concurrency(requested: int, *, redis_url: str | None) -> int:
     return workers
 
 
-def daphne_command(fd: int) -> list[str]:
-    """One worker. `-v 0`: no daphne access line, RequestLogMiddleware already logs each request
-    as JSON. No --proxy-headers: daphne would take the client IP from the leftmost, client-written
-    X-Forwarded-For entry; accounts reads X-Forwarded-For itself (CLIENT_IP_PROXY_COUNT).
+APPLICATION = "flashlearn.asgi:application"
+SERVERS = ("uvicorn", "daphne")
+
+
+def worker_command(server: str, fd: int) -> list[str]:
+    """One worker process accepting on the inherited socket `fd`.
+
+    No access log (RequestLogMiddleware logs each request as JSON) and no proxy-header
+    rewriting (it would take the client IP from a client-written X-Forwarded-For; accounts
+    reads that header itself, CLIENT_IP_PROXY_COUNT). Lifespan off: Channels' router has none.
     """
-    return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", "--websocket_timeout", "-1",
-            "flashlearn.asgi:application"]
+    if server == "daphne":
+        return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", "--websocket_timeout", "-1",
+                APPLICATION]
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "--fd", str(fd), "--lifespan", "off", "--no-access-log",
+                "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
+                "--timeout-graceful-shutdown", str(int(SHUTDOWN_GRACE_SECONDS) - 5), APPLICATION]
+    raise CommandError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the launcher dies (even by SIGKILL), so no daphne is orphaned."""
+    """In the child: get SIGTERM if the launcher dies (even by SIGKILL), so no worker is orphaned."""
     try:
         import ctypes
 
@@ -62,15 +75,17 @@ def _die_with_parent() -> None:
 
 
 class Command(BaseCommand):
-    help = "Serve Flashlearn (HTTP + websockets) with WEB_CONCURRENCY daphne processes on HOST:PORT."
+    help = "Serve Flashlearn (HTTP + websockets) with WEB_CONCURRENCY ASGI worker processes on HOST:PORT."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.HOST)
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--workers", type=int, default=settings.WEB_CONCURRENCY,
-                            help="daphne processes (default: WEB_CONCURRENCY, else cores with Redis, 1 without)")
+                            help="worker processes (default: WEB_CONCURRENCY, else cores with Redis, 1 without)")
+        parser.add_argument("--server", choices=SERVERS, default=SERVERS[0],
+                            help="ASGI server each worker runs (default: uvicorn, see README 'Serving')")
 
-    def handle(self, *args, host: str, port: int, workers: int, **options):
+    def handle(self, *args, host: str, port: int, workers: int, server: str, **options):
         workers = resolve_concurrency(workers, redis_url=settings.REDIS_URL)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -82,10 +97,10 @@ class Command(BaseCommand):
         sock.listen(1024)
         sock.set_inheritable(True)
         fd = sock.fileno()
-        self.stdout.write(f"serving on http://{host}:{port} with {workers} daphne process(es)")
+        self.stdout.write(f"serving on http://{host}:{port} with {workers} {server} process(es)")
         self.stdout.flush()
 
-        command = daphne_command(fd)
+        command = worker_command(server, fd)
         children: dict[int, subprocess.Popen] = {}
         started_at: dict[int, float] = {}
         fast_failures = 0
@@ -126,11 +141,11 @@ class Command(BaseCommand):
                 fast_failures = fast_failures + 1 if lived < CRASH_WINDOW_SECONDS else 0
                 if fast_failures >= MAX_FAST_FAILURES:
                     # A worker that cannot even start (import error, bad settings) would only spin.
-                    self.stderr.write(f"daphne workers keep exiting at start-up (last code {code}); giving up")
+                    self.stderr.write(f"{server} workers keep exiting at start-up (last code {code}); giving up")
                     exit_code = 1
                     stop(None, None)
                     continue
-                self.stderr.write(f"daphne worker {slot} exited with {code}; restarting")
+                self.stderr.write(f"{server} worker {slot} exited with {code}; restarting")
                 time.sleep(RESTART_BACKOFF_SECONDS)
                 spawn(slot)
         sock.close()
