@@ -1,5 +1,5 @@
-"""HTTP serving: the project as `manage.py serve` runs it (uvicorn workers) beside the same app on
-daphne workers, and a bare Starlette/uvicorn endpoint as the machine's ceiling.
+"""HTTP serving: the project as `manage.py serve` runs it (daphne workers) beside the same app on
+uvicorn workers, and a bare Starlette/uvicorn endpoint as the machine's ceiling.
 
 Workloads: GET /healthz (Django, no I/O) and GET /bench/rows (a DRF list view reading a page of
 rows: SQLite by default, PostgreSQL when DATABASE_URL points at it). Then `manage.py serve`
@@ -68,7 +68,7 @@ def _uvicorn(app: str, port: int, env: dict[str, str]):
     return server(argv, port=port, env=env)
 
 
-def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "uvicorn"):
+def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "daphne"):
     argv = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--server", server_name]
     return server(argv, port=port, env=env)
@@ -93,18 +93,18 @@ def run(args) -> list[Row]:
     with _uvicorn("bench.ceiling_app:app", free_port(), env) as base:
         _load(base, "/healthz", WARMUP_SECONDS)
         ceiling = _load(base, "/healthz", duration)
-    # The project as `make run` serves it (one uvicorn worker) beside the same app on daphne.
-    with _serve(1, free_port(), env) as served, _serve(1, free_port(), env, "daphne") as on_daphne:
-        health, daphne_health = _pair(served, on_daphne, "/healthz", duration)
-        rows_load, daphne_rows = _pair(served, on_daphne, "/bench/rows", duration)
+    # The project as `make run` serves it (one daphne worker) beside the same app on a uvicorn worker.
+    with _serve(1, free_port(), env) as served, _serve(1, free_port(), env, "uvicorn") as on_uvicorn:
+        health, uv_health = _pair(served, on_uvicorn, "/healthz", duration)
+        rows_load, uv_rows = _pair(served, on_uvicorn, "/bench/rows", duration)
 
     rows = [
         Row(SECTION, "ceiling: Starlette /healthz under uvicorn", ceiling.rps, "req/s", note=f"machine ceiling; {how}"),
-        *_rows("/healthz serve (uvicorn)", health, "same app, daphne", daphne_health, how),
-        Row(SECTION, "/healthz serve (uvicorn) req/s", health.rps, "req/s", "Starlette ceiling", ceiling.rps, True,
+        *_rows("/healthz daphne", health, "same app, uvicorn", uv_health, how),
+        Row(SECTION, "/healthz daphne req/s", health.rps, "req/s", "Starlette ceiling", ceiling.rps, True,
             "Django + middleware overhead"),
-        *_rows(f"/bench/rows DRF+{database} serve (uvicorn)", rows_load, "same app, daphne", daphne_rows, how),
-        Row(SECTION, f"/bench/rows DRF+{database} req/s", rows_load.rps, "req/s", "/healthz serve (uvicorn)",
+        *_rows(f"/bench/rows DRF+{database} daphne", rows_load, "same app, uvicorn", uv_rows, how),
+        Row(SECTION, f"/bench/rows DRF+{database} daphne req/s", rows_load.rps, "req/s", "/healthz daphne",
             health.rps, True, "cost of DRF + 2 queries"),
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -27,6 +28,13 @@ class PageInputSerializer(serializers.Serializer):
 
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+def _page_of(name: str, item) -> serializers.Serializer:
+    return inline_serializer(name, fields={
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": item,
+    })
 
 
 def _paginated(request: Request, view: APIView, queryset, serialize) -> Response:
@@ -64,6 +72,7 @@ class CreatorSearchApi(APIView):
                 raise serializers.ValidationError({"max_engagement": ["Must be at least min_engagement."]})
             return attrs
 
+    @extend_schema(parameters=[InputSerializer], responses=_page_of("CreatorPage", CreatorSerializer(many=True)))
     def get(self, request: Request) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -73,6 +82,7 @@ class CreatorSearchApi(APIView):
 
 
 class CreatorDetailApi(APIView):
+    @extend_schema(responses=CreatorSerializer)
     def get(self, request: Request, creator_id: int) -> Response:
         creator = selectors.creator_get(user=request.user, creator_id=creator_id)
         data = CreatorSerializer(creator).data
@@ -82,6 +92,10 @@ class CreatorDetailApi(APIView):
 
 
 class CreatorUnlockApi(APIView):
+    @extend_schema(request=None, responses={201: inline_serializer("CreatorUnlock", fields={
+        "creator": CreatorSerializer(), "charged": serializers.BooleanField(),
+        "credits_spent": serializers.IntegerField(), "unlocked_at": serializers.DateTimeField(),
+        "balance": serializers.IntegerField()})})
     def post(self, request: Request, creator_id: int) -> Response:
         result = services.creator_unlock(user=request.user, creator_id=creator_id)
         creator = selectors.creator_get(user=request.user, creator_id=creator_id)
@@ -96,12 +110,15 @@ class CreatorUnlockApi(APIView):
 
 
 class UnlockedCreatorsApi(APIView):
+    @extend_schema(parameters=[PageInputSerializer], responses=_page_of("UnlockedCreatorPage",
+                                                                         CreatorSerializer(many=True)))
     def get(self, request: Request) -> Response:
         queryset = selectors.unlocked_creators(user=request.user)
         return _paginated(request, self, queryset, lambda page: CreatorSerializer(page, many=True).data)
 
 
 class SystemStatsApi(APIView):
+    @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         return Response(selectors.system_stats())
 
@@ -116,6 +133,10 @@ class CreditsApi(APIView):
         balance_after = serializers.IntegerField()
         created_at = serializers.DateTimeField()
 
+    @extend_schema(parameters=[PageInputSerializer], responses=inline_serializer("Credits", fields={
+        "balance": serializers.IntegerField(), "unlock_price": serializers.IntegerField(),
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": LedgerOutputSerializer(many=True)}))
     def get(self, request: Request) -> Response:
         PageInputSerializer(data=request.query_params).is_valid(raise_exception=True)
         paginator = CreatorPagination()

@@ -23,7 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -68,6 +68,20 @@ class SearchFilters:
     ordering: str | None = None
 
 
+class SearchDocument(Expression):
+    """The PostgreSQL-only `search_document` column of whichever alias the query gives the table.
+
+    Not a model field (see creators.models), so it is referenced here; the alias matters because
+    the same expression is used inside subqueries, where the table is `U0`, not `creators_creator`.
+    """
+
+    output_field = SearchVectorField()
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name(SEARCH_DOCUMENT_COLUMN)}", []
+
+
 def search_terms(q: str) -> list[str]:
     return [t.lower() for t in _TERM_RE.findall(q)][:MAX_TERMS]
 
@@ -87,7 +101,7 @@ def _text_search(qs: QuerySet[Creator], q: str) -> QuerySet[Creator]:
         # Prefix match on every term ('fit' finds 'fitness'), over the GIN-indexed vector, or a
         # handle that is trigram-similar (typos: 'jonhdoe' finds 'johndoe').
         tsquery = SearchQuery(" & ".join(f"{t}:*" for t in terms), search_type="raw", config=SEARCH_CONFIG)
-        vector = RawSQL(f'"creators_creator"."{SEARCH_DOCUMENT_COLUMN}"', [], output_field=SearchVectorField())
+        vector = SearchDocument()
         # A UNION of the two index scans, not `fts OR trigram`: for the OR the planner tends to
         # pick a sequential scan computing trigrams of every handle (3x slower on 100k rows).
         text_ids = Creator.objects.annotate(search=vector).filter(search=tsquery).values("pk")

@@ -1,7 +1,8 @@
 """`/ws/live_sessions/<id>/`: live chat for the members of one session.
 
 Close codes: 4401 no/bad token (TokenAuthMiddleware), 4403 not a member (or no longer one),
-4404 the session was deleted, 4408 the client reads too slowly (its send queue overflowed).
+4404 the session was deleted, 4408 the client reads too slowly (its send queue overflowed),
+1013 the database is unavailable (try again later).
 Every frame the server sends has `type` and `timestamp`.
 
 Group events reach sockets through `messaging.hub` (one layer subscription per process and
@@ -34,6 +35,7 @@ logger = logging.getLogger("messaging.consumers")
 CLOSE_FORBIDDEN = 4403
 CLOSE_SESSION_GONE = 4404
 CLOSE_TOO_SLOW = 4408
+CLOSE_TRY_AGAIN = 1013  # the database is unavailable: reconnect later
 
 
 async def group_send(session_id: int, event: dict) -> None:
@@ -69,7 +71,13 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.last_typing = float("-inf")
         subprotocol = self.scope.get("auth_subprotocol")
 
-        role = await database_sync_to_async(selectors.session_role)(user=self.user, session_id=self.session_id)
+        try:
+            role = await database_sync_to_async(selectors.session_role)(user=self.user, session_id=self.session_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("database unavailable on websocket connect")
+            await self.accept(subprotocol=subprotocol)
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         if role is None:
             await self.accept(subprotocol=subprotocol)
             await self.close(code=CLOSE_FORBIDDEN)
@@ -172,7 +180,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
     def drop_slow(self) -> None:
         if not self.closing:
             self.closing = True
-            logger.info("dropping slow websocket client", extra={"session_id": self.session_id})
+            logger.warning("dropping slow websocket client (close 4408)", extra={"session_id": self.session_id})
             self.tasks.append(asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW)))
 
     async def write_loop(self):

@@ -61,7 +61,12 @@ class SessionHub:
 
     async def read_loop(self) -> None:
         while True:
-            event = await self.layer.receive(self.channel)
+            try:
+                event = await self.layer.receive(self.channel)
+            except Exception:  # Redis trouble: keep the process's sockets subscribed, retry
+                logger.warning("hub receive failed; retrying", exc_info=True)
+                await asyncio.sleep(1)
+                continue
             try:
                 self.deliver(event)
             except Exception:

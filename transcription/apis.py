@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -19,6 +21,7 @@ class StatusApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT}, summary="Speech engine status")
     def get(self, request):
         current = engine_status()
         if current["state"] in ("unavailable", "no_worker"):
@@ -48,6 +51,8 @@ class SegmentListApi(APIView):
         seq = serializers.IntegerField()
         created_at = serializers.DateTimeField()
 
+    @extend_schema(parameters=[OpenApiParameter("after", int, description="only segments with a larger id")],
+                   responses={200: OutputSerializer(many=True)}, summary="A stream's stored final segments")
     def get(self, request, stream: str):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -69,10 +74,12 @@ class SpeakerListApi(APIView):
     class InputSerializer(serializers.Serializer):
         user = serializers.IntegerField(min_value=1)
 
+    @extend_schema(responses={200: SpeakerSerializer(many=True)}, summary="Members allowed to speak")
     def get(self, request, stream: str):
         grants = selectors.speaker_list(user=request.user, stream=stream)
         return Response({"results": SpeakerSerializer(grants, many=True).data, "next": None, "previous": None})
 
+    @extend_schema(request=InputSerializer, responses={201: SpeakerSerializer}, summary="Let a member speak")
     def post(self, request, stream: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -81,6 +88,7 @@ class SpeakerListApi(APIView):
 
 
 class SpeakerDetailApi(APIView):
+    @extend_schema(responses={204: None}, summary="Stop a member speaking")
     def delete(self, request, stream: str, user_id: int):
         services.speaker_revoke(actor=request.user, stream=stream, user_id=user_id)
         return Response(status=204)

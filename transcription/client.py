@@ -57,7 +57,7 @@ class RemoteEngine:
         self.worker: str | None = None
 
     async def request(self, channel: str, message: dict, timeout: float) -> dict:
-        reply_to = await self.layer.new_channel("transcription-reply.")
+        reply_to = await self.layer.new_channel()  # default prefix: channels_redis receives one per layer
         await self.layer.send(channel, {**message, "stream": self.stream, "reply_channel": self.reply_channel,
                                         "reply_to": reply_to})
         return await asyncio.wait_for(self.layer.receive(reply_to), timeout)

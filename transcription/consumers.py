@@ -115,6 +115,7 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
         self.counted = True
         _open_sockets.add(self)
         status.start_publisher()
+        engine.install_signal_handlers(asyncio.get_running_loop())  # 1001 on SIGTERM even before any audio
 
     async def refuse(self, code: int, error_code: str, message: str, retry_after: int | None = None) -> None:
         """Accept, say why in a frame, close with the code (a browser only sees codes after an accept)."""
@@ -128,6 +129,7 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
         await self.send_json(frame)
         reason = f"{message} retry_after={retry_after}" if retry_after else message
         self.closing = True
+        self.uncount()
         await self.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
 
     async def send_json(self, data: dict) -> None:
@@ -139,13 +141,17 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
     async def going_away(self) -> None:
         if not self.closing:
             self.closing = True
+            self.uncount()
             await self.close(code=CLOSE_GOING_AWAY)
 
-    async def websocket_disconnect(self, message):
+    def uncount(self) -> None:
         if self.counted:
             status.clients[self.kind] -= 1
             self.counted = False
         _open_sockets.discard(self)
+
+    async def websocket_disconnect(self, message):
+        self.uncount()
         await super().websocket_disconnect(message)
 
     def stream_from_route(self) -> str:
@@ -314,6 +320,7 @@ class AudioSocket(TranscriptionSocket):
             await self.send_error("frame_too_large", f"Frames are at most {settings.TRANSCRIPTION_MAX_FRAME_BYTES} "
                                   "bytes.")
             self.closing = True
+            self.uncount()
             return await self.close(code=CLOSE_TOO_BIG, reason="frame too large")
         if len(data) % 2:
             return await self.send_error("odd_frame_length", "PCM16 frames hold an even number of bytes; "
@@ -347,4 +354,5 @@ class AudioSocket(TranscriptionSocket):
         await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
                               "timestamp": now()})
         self.closing = True
+        self.uncount()
         await self.close(code=event["code"], reason=event["reason"][:120])

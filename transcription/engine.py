@@ -233,7 +233,6 @@ class ActiveStream:
                                         "start": round(start, 2), "end": round(end, 2)})
             else:
                 self.wake_final_waiters()
-        self.engine.status_changed()
 
     def wake_final_waiters(self) -> None:
         for waiter in self.final_waiters:
@@ -292,7 +291,6 @@ class Engine:
         self.error: str | None = None
         self.model_name: str | None = None
         self.closed = False
-        self.listeners: list[Callable[[], None]] = []
         self.registry = None
 
     # -- state
@@ -314,13 +312,6 @@ class Engine:
                 for name, s in self.streams.items()
             },
         }
-
-    def status_changed(self) -> None:
-        for listener in list(self.listeners):
-            try:
-                listener()
-            except Exception:
-                logger.debug("status listener failed", exc_info=True)
 
     def retry_after(self) -> int:
         """When a slot may free: the soonest idle timeout among active streams (at least 5 s)."""
@@ -347,6 +338,8 @@ class Engine:
         try:
             model, self.model_name = resolve_model()
         except EngineUnavailable as exc:
+            if self.error != exc.message:
+                logger.error("the speech engine cannot start: %s", exc.message)
             self.error = exc.message
             exc.retry_after = 60
             raise
@@ -383,7 +376,6 @@ class Engine:
         finally:
             self.reserved.discard(stream)
         logger.info("transcription stream %s opened", stream)
-        self.status_changed()
         return active
 
     async def feed(self, stream: str, data: bytes) -> None:
@@ -416,7 +408,8 @@ class Engine:
 
         await self.loop.run_in_executor(self.executor, end_utterance)
         if not active.in_utterance and active.outbox.empty():
-            active.final_waiters.remove(waiter) if waiter in active.final_waiters else None
+            if waiter in active.final_waiters:
+                active.final_waiters.remove(waiter)
             return
         try:
             await asyncio.wait_for(waiter, timeout)
@@ -452,7 +445,6 @@ class Engine:
             except Exception:
                 logger.warning("could not tell the speaker of %s that it closed", stream)
         logger.info("transcription stream %s closed (%s)", stream, reason or "speaker left")
-        self.status_changed()
 
     async def reap(self) -> None:
         """Close idle streams; shut down recorders pooled for too long; refresh the registry."""
@@ -476,7 +468,6 @@ class Engine:
                 if now - slot.idle_since > self.keep_warm:
                     self.pool.remove(slot)
                     await self.loop.run_in_executor(self.executor, slot.shutdown)
-                    self.status_changed()
             if self.registry is not None:
                 await self.registry.heartbeat(list(self.streams))
 
@@ -492,7 +483,6 @@ class Engine:
         if self.reaper is not None:
             self.reaper.cancel()
         self.executor.shutdown(wait=False)
-        self.status_changed()
 
     def shutdown_blocking(self) -> None:
         """Last resort at interpreter exit: stop recorders without the loop."""
@@ -511,7 +501,7 @@ _engine_lock = threading.Lock()
 def get_engine() -> Engine:
     global _engine
     with _engine_lock:
-        if _engine is None or _engine.closed:
+        if _engine is None or (_engine.closed and not _shutting_down):
             _engine = Engine()
             if settings.REDIS_URL:
                 from transcription.registry import StreamRegistry
@@ -533,6 +523,7 @@ def _shutdown_at_exit() -> None:
 
 # --- Signals --------------------------------------------------------------------------------------
 _shutdown_hooks: list[Callable[[], object]] = []
+_shutting_down = False  # after SIGTERM no new engine starts; new audio sockets get 4503
 _signals_installed = False
 
 
@@ -561,6 +552,8 @@ def install_signal_handlers(loop: asyncio.AbstractEventLoop) -> None:
 async def graceful_shutdown(signum=None, frame=None, previous=None) -> None:
     import signal
 
+    global _shutting_down
+    _shutting_down = True
     try:
         await asyncio.wait_for(_drain(), timeout=settings.TRANSCRIPTION_SHUTDOWN_GRACE)
     except Exception:

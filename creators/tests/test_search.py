@@ -189,3 +189,13 @@ def test_stored_search_document_matches_the_documented_expression(db):
         same, document = cursor.fetchone()
     assert same is True
     assert "'pasta':" in document and "'doc':" in document
+
+
+@pytest.mark.parametrize("q", ["___", "日本語", "' OR 1=1 --", "a & b | !c", "fit:*", "@", "   "])
+def test_odd_queries_are_answered_not_500(search, catalogue, q):
+    body = search(q=q)
+    assert isinstance(body["results"], list)
+
+
+def test_prefix_of_a_word_matches(search, catalogue):
+    assert handles(search(q="marath")) == ["run_with_sam"]

@@ -1,4 +1,4 @@
-"""`manage.py serve`: N ASGI workers (uvicorn by default, or daphne) sharing one listening socket."""
+"""`manage.py serve`: N ASGI workers (daphne by default, or uvicorn) sharing one listening socket."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from bench.core import free_port
-from flashlearn.management.commands.serve import SERVERS, default_concurrency, resolve_concurrency, worker_command
+from flashlearn.management.commands.serve import default_concurrency, resolve_concurrency, worker_command
 from flashlearn.tests.helpers import ROOT, get, manage, project_env, running
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -48,18 +48,44 @@ def test_negative_count_is_refused():
         resolve_concurrency(-1, redis_url=REDIS)
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_worker_command_shares_the_socket_and_keeps_client_ips_honest(server):
-    command = worker_command(server, 7)
+def test_daphne_worker_shares_the_socket_and_keeps_client_ips_honest():
+    command = worker_command("daphne", 7)
     assert command[command.index("--fd") + 1] == "7"
     assert "--proxy-headers" not in command  # would trust a client-written X-Forwarded-For
-    assert server == "daphne" or "--no-proxy-headers" in command  # uvicorn trusts loopback proxies by default
     assert command[-1] == "flashlearn.asgi:application"
 
 
-def test_unknown_server_is_refused():
-    with pytest.raises(CommandError):
-        worker_command("gunicorn", 3)
+def test_uvicorn_worker_shares_the_socket_and_keeps_client_ips_honest():
+    from flashlearn import workers
+
+    assert worker_command("uvicorn", 7)[-2:] == ["flashlearn.workers", "7"]
+    config = workers.config()
+    assert config.app == "flashlearn.asgi:application"
+    assert config.proxy_headers is False  # uvicorn would otherwise trust X-Forwarded-For from loopback
+    assert config.access_log is False and config.lifespan == "off"
+
+
+def test_uvicorn_worker_adopts_the_socket_with_its_real_family(monkeypatch):
+    """uvicorn's own --fd labels any descriptor AF_UNIX, and asyncio then skips TCP_NODELAY."""
+    import socket
+
+    import uvicorn
+
+    from flashlearn import workers
+
+    adopted = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: adopted.extend(sockets))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        monkeypatch.setattr(sys, "argv", ["workers", str(os.dup(listener.fileno()))])
+        workers.main()
+        (sock,) = adopted
+        try:
+            assert sock.family == socket.AF_INET and sock.type == socket.SOCK_STREAM
+            assert sock.getsockname() == listener.getsockname()
+        finally:
+            sock.close()
 
 
 def test_serve_refuses_two_workers_without_redis_at_start_up():
@@ -142,7 +168,7 @@ def test_two_workers_serve_and_stop_cleanly_on_sigterm(tmp_path):
             time.sleep(0.1)
         assert not any(_alive(pid) for pid in workers), "a worker outlived the launcher"
     output = server.output()
-    assert "with 2 uvicorn process(es)" in output
+    assert "with 2 daphne process(es)" in output
     logged = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"request"' in line]
     assert {entry["request_id"] for entry in logged} >= {f"serve-{n}" for n in range(20)}
 
@@ -167,16 +193,16 @@ def test_workers_die_with_the_launcher_even_on_sigkill(tmp_path):
         assert not any(_alive(pid) for pid in workers)
 
 
-def test_single_daphne_worker_without_redis_serves_http_and_websockets(tmp_path):
+def test_single_uvicorn_worker_without_redis_serves_http_and_websockets(tmp_path):
     port = free_port()
     env = project_env(DEBUG="true", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
-    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", "daphne"]
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", "uvicorn"]
     with running(argv, env=env, ready_url=f"http://127.0.0.1:{port}/healthz", log=tmp_path / "serve.log") as server:
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         assert asyncio.run(_websocket_close_code(f"ws://127.0.0.1:{port}/ws/no-such-route/")) == 4401
         server.proc.send_signal(signal.SIGINT)
         assert server.proc.wait(timeout=30) == 0
-    assert "with 1 daphne process(es)" in server.output()
+    assert "with 1 uvicorn process(es)" in server.output()
 
 
 def test_procfile_uses_the_launcher_and_migrates_on_release():

@@ -16,11 +16,10 @@ _seq = itertools.count(1)
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"member{n}@example.com")
     display_name = factory.Sequence(lambda n: f"Member {n}")
-    password = factory.PostGenerationMethodCall("set_unusable_password")
+    password = "!unusable"  # an unusable hash: these users sign in with tokens only
 
 
 class LiveSessionFactory(factory.django.DjangoModelFactory):

@@ -398,3 +398,17 @@ async def test_session_lifecycle_is_broadcast(people):
     await database_sync_to_async(services.live_session_start)(user=people["host"], session_id=people["session"].pk)
     assert (await frame_of(comm, "session.updated"))["session"]["status"] == "live"
     await comm.disconnect()
+
+
+async def test_database_down_on_connect_closes_1013(people, monkeypatch):
+    from django.db import OperationalError
+
+    from messaging import selectors
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "session_role", down)
+    comm = await connect(people["member"], people["session"].pk, expect_open=False)
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 1013}
+    await comm.disconnect()

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from transcription import access, services
+from transcription import access, services, status
 from transcription.errors import CLOSE_BAD_STREAM, CLOSE_FORBIDDEN, CLOSE_UNAVAILABLE
 from transcription.models import SpeakerGrant, TranscriptSegment
 from transcription.tests.conftest import connect, make_user, token_for
@@ -162,3 +162,51 @@ def test_live_session_roles_come_from_messaging(user):
     with pytest.raises(Exception) as refused:
         services.speaker_grant(actor=guest, stream=stream, user_id=outsider.pk)
     assert getattr(refused.value, "code", None) == "stream_forbidden"
+
+
+def test_admin_links_live_session_captions(client, user):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    TranscriptSegment.objects.create(stream="live-session-42", speaker=user, text="hello class", start=0, end=1)
+    response = client.get("/admin/transcription/transcriptsegment/?stream=live-session-42")
+    assert response.status_code == 200
+    assert b"hello class" in response.content and b"/admin/messaging/livesession/42/change/" in response.content
+
+
+@pytest.mark.redis
+def test_status_sums_processes_through_redis(settings):
+    from transcription.registry import PROCESS_ID, process_statuses, publish_process_status
+    from transcription.status import engine_status
+
+    publish_process_status({"mode": "embedded", "engine": None,
+                            "clients": {"speakers": 1, "listeners": 3, "status": 0}})
+    assert PROCESS_ID in process_statuses()
+    other = {"mode": "embedded", "engine": None, "clients": {"speakers": 2, "listeners": 1, "status": 1}}
+    import json
+    import time
+
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.hset(f"{settings.REDIS_PREFIX}:transcription:procs", "elsewhere:1", json.dumps({**other, "ts": time.time()}))
+    client.hset(f"{settings.REDIS_PREFIX}:transcription:procs", "gone:2", json.dumps({**other, "ts": time.time() - 60}))
+    try:
+        current = engine_status()
+        assert current["processes"] == 2  # this one (fresh local counts) and "elsewhere"; "gone" is stale
+        local = status.clients
+        assert current["clients"]["speakers"] == 2 + local["speakers"]
+        assert current["clients"]["status"] == 1 + local["status"]
+        assert client.hget(f"{settings.REDIS_PREFIX}:transcription:procs", "gone:2") is None
+    finally:
+        client.delete(f"{settings.REDIS_PREFIX}:transcription:procs")
+        client.close()
+
+
+def test_missing_model_is_reported_by_manage_check(settings):
+    from transcription.checks import speech_model_check
+
+    assert speech_model_check() == []
+    settings.TRANSCRIPTION_MODEL = "/nonexistent/model"
+    (warning,) = speech_model_check()
+    assert warning.id == "transcription.W001" and "/nonexistent/model" in warning.msg

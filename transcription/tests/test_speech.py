@@ -6,6 +6,7 @@ import pytest
 
 from transcription.errors import CLOSE_AT_CAPACITY, CLOSE_TOO_BIG
 from transcription.models import TranscriptSegment
+from transcription.status import engine_status
 from transcription.tests.conftest import adb, connect, speak, stop_and_wait, token_for, until_final
 from transcription.tests.speech import SENTENCES, wer
 
@@ -112,6 +113,11 @@ async def test_stream_cap_refuses_with_retry_after(speech_ready, users, engine, 
     assert engine.max_streams == 2
     first = await open_speaker(users[0], f"user-{users[0].pk}")
     second = await open_speaker(users[1], f"user-{users[1].pk}")
+    current = await adb(engine_status)()
+    assert current["state"] == "active" and current["recorder_initialized"] is True
+    assert set(current["streams"]) == {f"user-{users[0].pk}", f"user-{users[1].pk}"}
+    assert current["clients"]["speakers"] == 2
+
     third, connected = await connect(f"/ws/transcription/user-{users[2].pk}/audio/", token_for(users[2]))
     assert connected
     frame = await third.receive_json_from(timeout=30)
@@ -119,11 +125,12 @@ async def test_stream_cap_refuses_with_retry_after(speech_ready, users, engine, 
     closed = await third.receive_output(timeout=30)
     assert closed == {"type": "websocket.close", "code": CLOSE_AT_CAPACITY,
                       "reason": f"{frame['message']} retry_after={frame['retry_after']}"}
+    assert (await adb(engine_status)())["clients"]["speakers"] == 2
     # The open streams are untouched.
     await first.send_json_to({"type": "ping"})
     assert (await first.receive_json_from(timeout=30))["type"] == "pong"
-    await first.disconnect()
-    await second.disconnect()
+    for socket in (first, second, third):
+        await socket.disconnect()
 
 
 async def test_second_speaker_on_a_busy_stream_is_refused(speech_ready, users, engine):
@@ -133,6 +140,7 @@ async def test_second_speaker_on_a_busy_stream_is_refused(speech_ready, users, e
     frame = await again.receive_json_from(timeout=30)
     assert frame["code"] == "stream_busy"
     assert (await again.receive_output(timeout=30))["code"] == 4409
+    await again.disconnect()
     await first.disconnect()
 
 

@@ -28,7 +28,8 @@ def worker(settings, speech_ready):
     settings.TRANSCRIPTION_ENGINE = "worker"
     settings.TRANSCRIPTION_ENGINE_CHANNEL = channel
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    env.update(DEBUG="true", LOG_LEVEL=os.environ.get("TX_WORKER_LOG_LEVEL", "WARNING"), DATABASE_URL=database_url(), REDIS_URL=settings.REDIS_URL,
+    env.update(DEBUG="true", LOG_LEVEL=os.environ.get("TX_WORKER_LOG_LEVEL", "WARNING"), DATABASE_URL=database_url(),
+               REDIS_URL=settings.REDIS_URL,
                REDIS_PREFIX=settings.REDIS_PREFIX, TRANSCRIPTION_ENGINE="worker", TRANSCRIPTION_ENGINE_CHANNEL=channel)
     env.pop("DATABASE_TEST_NAME", None)
     proc = subprocess.Popen([sys.executable, "manage.py", "transcription_worker"], cwd=ROOT, env=env,

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from creators.analysis import pipeline
+from creators.models import Creator
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError("--batch must be at least 1")
         analyzers = pipeline.load_analyzers()
         version = pipeline.analyzer_version(analyzers)
-        base = pipeline.Creator.objects.all() if options["all"] else pipeline.stale_creators(version)
+        base = Creator.objects.all() if options["all"] else pipeline.stale_creators(version)
         total = base.filter(pk__gt=options["after_id"]).count()
         if options["limit"] is not None:
             total = min(total, options["limit"])

@@ -1,9 +1,9 @@
 """Serve HTTP and websockets with N ASGI worker processes sharing one listening socket.
 
 One worker process uses one core. The parent binds HOST:PORT once and hands the socket to
-each child (`uvicorn --fd` by default, `daphne --fd` with --server daphne), so the kernel
+each child (`daphne --fd` by default, a uvicorn worker with --server uvicorn), so the kernel
 spreads connections over the children; the parent forwards SIGTERM/SIGINT, restarts a child
-that dies, and exits when all are gone. README "Serving and scaling out" says why uvicorn.
+that dies, and exits when all are gone. README "Serving and scaling out" compares the two.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def resolve_concurrency(requested: int, *, redis_url: str | None) -> int:
 
 
 APPLICATION = "flashlearn.asgi:application"
-SERVERS = ("uvicorn", "daphne")
+# daphne first (the default): messaging's slow-client limit reads daphne's write buffer and
+# transcription closes with 1001 through daphne's protocol; uvicorn workers are the measured
+# alternative (README "Serving and scaling out").
+SERVERS = ("daphne", "uvicorn")
 
 
 def worker_command(server: str, fd: int) -> list[str]:
@@ -57,9 +60,7 @@ def worker_command(server: str, fd: int) -> list[str]:
         return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", "--websocket_timeout", "-1",
                 APPLICATION]
     if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", "--fd", str(fd), "--lifespan", "off", "--no-access-log",
-                "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
-                "--timeout-graceful-shutdown", str(int(SHUTDOWN_GRACE_SECONDS) - 5), APPLICATION]
+        return [sys.executable, "-m", "flashlearn.workers", str(fd)]
     raise CommandError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
 
 
@@ -83,13 +84,14 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=settings.WEB_CONCURRENCY,
                             help="worker processes (default: WEB_CONCURRENCY, else cores with Redis, 1 without)")
         parser.add_argument("--server", choices=SERVERS, default=SERVERS[0],
-                            help="ASGI server each worker runs (default: uvicorn, see README 'Serving')")
+                            help="ASGI server each worker runs (default: daphne, see README 'Serving')")
 
     def handle(self, *args, host: str, port: int, workers: int, server: str, **options):
         workers = resolve_concurrency(workers, redis_url=settings.REDIS_URL)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
         try:
             sock.bind((host.strip("[]"), port))
         except OSError as exc:

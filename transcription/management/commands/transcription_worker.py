@@ -38,7 +38,7 @@ class Command(BaseCommand):
     async def serve(self) -> None:
         layer, engine = get_channel_layer(), get_engine()
         engine.bind()
-        private = await layer.new_channel("transcription-worker.")
+        private = await layer.new_channel()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
