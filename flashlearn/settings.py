@@ -141,8 +141,8 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
         },
-        # Chat fan-out (messaging/): one PUBLISH per message per process instead of one list push
-        # per receiver; README "## Messaging" has the figures. MESSAGING_CHANNEL_LAYER=core switches back.
+        # Chat fan-out (messaging/, one subscription per process and session): pub/sub pushes instead
+        # of polling; README "## Messaging" has the figures. MESSAGING_CHANNEL_LAYER=core switches.
         "messaging": (
             {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",

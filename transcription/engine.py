@@ -205,6 +205,7 @@ class ActiveStream:
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     sender: asyncio.Task | None = None
     final_waiters: list = field(default_factory=list)
+    closing: bool = False
 
     @property
     def offset(self) -> float:
@@ -292,6 +293,7 @@ class Engine:
         self.model_name: str | None = None
         self.closed = False
         self.registry = None
+        self.tasks: set[asyncio.Task] = set()
 
     # -- state
     @property
@@ -447,29 +449,44 @@ class Engine:
         logger.info("transcription stream %s closed (%s)", stream, reason or "speaker left")
 
     async def reap(self) -> None:
-        """Close idle streams; shut down recorders pooled for too long; refresh the registry."""
+        """Every 0.1 s pump silence into paused sentences; every 1 s close idle streams, shut down recorders
+        pooled for too long and refresh the Redis registry. One failure is logged, never the end of the loop."""
         beat = 0
         while not self.closed:
             await asyncio.sleep(PUMP_INTERVAL)
             beat += 1
-            now = time.monotonic()
-            for active in list(self.streams.values()):
-                if active.in_utterance and active.slot is not None and now - active.last_audio > PUMP_INTERVAL * 2:
-                    # The speaker paused sending mid-sentence: RealtimeSTT only notices the end of speech
-                    # while audio flows, so feed it silence.
-                    active.samples_fed += len(PUMP_SILENCE) // 2
-                    await self.loop.run_in_executor(self.executor, active.slot.recorder.feed_audio, PUMP_SILENCE)
-            if beat % 10:
-                continue
-            for name, active in list(self.streams.items()):
-                if now - active.last_audio > self.idle_timeout and not active.in_utterance:
-                    await self.close(name, code=CLOSE_IDLE, reason=f"idle for {self.idle_timeout:g} s")
-            for slot in list(self.pool):
-                if now - slot.idle_since > self.keep_warm:
-                    self.pool.remove(slot)
-                    await self.loop.run_in_executor(self.executor, slot.shutdown)
-            if self.registry is not None:
-                await self.registry.heartbeat(list(self.streams))
+            try:
+                await self.pump()
+                if beat % 10 == 0:
+                    await self.housekeeping()
+            except Exception:
+                logger.exception("transcription housekeeping failed")
+
+    async def pump(self) -> None:
+        now = time.monotonic()
+        for active in list(self.streams.values()):
+            slot = active.slot
+            if active.in_utterance and slot is not None and now - active.last_audio > PUMP_INTERVAL * 2:
+                # The speaker paused sending mid-sentence: RealtimeSTT only notices the end of speech
+                # while audio flows, so feed it silence.
+                active.samples_fed += len(PUMP_SILENCE) // 2
+                await self.loop.run_in_executor(self.executor, slot.recorder.feed_audio, PUMP_SILENCE)
+
+    async def housekeeping(self) -> None:
+        now = time.monotonic()
+        for name, active in list(self.streams.items()):
+            if now - active.last_audio > self.idle_timeout and not active.in_utterance and not active.closing:
+                active.closing = True
+                task = self.loop.create_task(self.close(name, code=CLOSE_IDLE,
+                                                        reason=f"idle for {self.idle_timeout:g} s"))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        for slot in list(self.pool):
+            if now - slot.idle_since > self.keep_warm:
+                self.pool.remove(slot)
+                await self.loop.run_in_executor(self.executor, slot.shutdown)
+        if self.registry is not None:
+            await self.registry.heartbeat(list(self.streams))
 
     async def shutdown(self) -> None:
         """Flush every stream (speakers get their last final), close with 1001, stop every recorder."""
