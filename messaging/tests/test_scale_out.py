@@ -135,6 +135,17 @@ async def test_two_processes_share_messages_and_presence(chat):
             back = await next_frame(ws_a, "message.new")
             assert back["message"]["body"] == "and back" and back["message"]["client_id"] is None
 
+            # A message posted over REST to process 1 reaches the socket on process 2.
+            import httpx
+
+            async with httpx.AsyncClient() as http:
+                posted = await http.post(f"http://127.0.0.1:{port1}/api/v1/messages",
+                                         json={"session": session.pk, "body": "via REST"},
+                                         headers={"Authorization": f"Bearer {token_for(alice)}"})
+            assert posted.status_code == 201, posted.text
+            via_rest = await next_frame(ws_b, "message.new")
+            assert via_rest["message"]["id"] == posted.json()["id"] and via_rest["message"]["body"] == "via REST"
+
             # Bob's process dies without running disconnect: his entry expires, Alice hears he left.
             p2.send_signal(signal.SIGKILL)
             p2.wait(timeout=10)
