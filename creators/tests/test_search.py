@@ -199,3 +199,17 @@ def test_odd_queries_are_answered_not_500(search, catalogue, q):
 
 def test_prefix_of_a_word_matches(search, catalogue):
     assert handles(search(q="marath")) == ["run_with_sam"]
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_search_query_count_does_not_grow_with_the_page(auth_client, user, django_assert_num_queries, size):
+    creators = CreatorFactory.create_batch(size, bio="yoga every day")
+    for creator in creators[::2]:
+        Unlock.objects.create(user=user, creator=creator, credits_spent=1)
+    # The bearer token's user, COUNT for pagination, the page with unlock state annotated.
+    with django_assert_num_queries(3):
+        body = auth_client.get(SEARCH, {"q": "yoga", "page_size": 50}).json()
+    assert len(body["results"]) == size
+    with django_assert_num_queries(3):
+        assert len(auth_client.get("/api/v1/simple/creator/unlocked", {"page_size": 50}).json()["results"]) == \
+            len(creators[::2])

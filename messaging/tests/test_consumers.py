@@ -34,6 +34,7 @@ ORIGIN = [(b"origin", b"http://localhost")]
 def fast_presence(settings):
     settings.MESSAGING_PRESENCE_COALESCE = 0.01
     yield
+    presence._memory.sessions.clear()
     if django_settings.REDIS_URL:  # presence keys of this suite only
         import redis
 
