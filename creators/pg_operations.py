@@ -7,6 +7,7 @@ pg_trgm. These operations keep the index in the migration state everywhere, so
 
 from __future__ import annotations
 
+from django.contrib.postgres.operations import TrigramExtension
 from django.db.migrations.operations import AddIndex, RunSQL
 
 
@@ -33,3 +34,14 @@ class RunSQLOnPostgres(RunSQL):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class TrigramExtensionKept(TrigramExtension):
+    """CREATE EXTENSION pg_trgm on PostgreSQL (Django already skips other databases going forwards).
+
+    Going backwards it does nothing: Django's own operation would query pg_extension on SQLite
+    and fail, and dropping a shared extension could break whatever else uses it.
+    """
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        return None

@@ -4,10 +4,9 @@ import django.contrib.postgres.indexes
 import django.db.models.deletion
 import django.db.models.functions.text
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from creators.pg_operations import AddIndexOnPostgres, RunSQLOnPostgres
+from creators.pg_operations import AddIndexOnPostgres, RunSQLOnPostgres, TrigramExtensionKept
 
 
 class Migration(migrations.Migration):
@@ -117,7 +116,7 @@ class Migration(migrations.Migration):
             },
         ),
         # PostgreSQL only (no-ops on SQLite): handle trigrams and the full-text search document.
-        TrigramExtension(),
+        TrigramExtensionKept(),
         AddIndexOnPostgres(
             model_name='creator',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('handle'), name='gin_trgm_ops'), name='creators_handle_trgm'),
