@@ -29,6 +29,8 @@ def test_every_app_contributes_its_websocket_routes():
             assert route in websocket_urlpatterns
 
 
+# The denier closes old DB connections (channels does this per event), so it needs DB access.
+@pytest.mark.django_db(transaction=True)
 async def test_foreign_origin_is_refused_before_auth():
     communicator = WebsocketCommunicator(application, "/ws/anything/", headers=[(b"origin", b"https://evil.example")])
     connected, _ = await communicator.connect()
