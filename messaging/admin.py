@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from messaging.models import LiveSession, Membership, Message
 
@@ -20,6 +22,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
     raw_id_fields = ["host"]
     inlines = [MembershipInline]
     date_hierarchy = "created_at"
+    readonly_fields = ["captions"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("host").annotate(
@@ -34,6 +37,18 @@ class LiveSessionAdmin(admin.ModelAdmin):
     @admin.display(description="members", ordering="_member_count")
     def member_count(self, obj) -> int:
         return obj._member_count
+
+    @admin.display(description="captions (latest 50 transcribed sentences)")
+    def captions(self, obj):
+        from transcription.selectors import live_session_captions
+
+        segments = live_session_captions(session_id=obj.pk, limit=50) if obj.pk else []
+        if not segments:
+            return "-"
+        return format_html_join(
+            mark_safe("<br>"), "[{}-{} s] {}: {}",
+            ((f"{s.start:.1f}", f"{s.end:.1f}", s.speaker or "unknown", s.text) for s in segments),
+        )
 
 
 class DeletedFilter(admin.SimpleListFilter):

@@ -24,3 +24,13 @@ def speaker_list(*, user, stream: str) -> QuerySet[SpeakerGrant]:
     if not can_listen(user=user, stream=stream):
         raise StreamForbidden()
     return SpeakerGrant.objects.filter(stream=stream).order_by("id")
+
+
+def live_session_captions(*, session_id: int, limit: int = 50) -> list[TranscriptSegment]:
+    """The latest `limit` final segments of a live session's stream, oldest first (for staff views)."""
+    latest = (
+        TranscriptSegment.objects.filter(stream=f"live-session-{session_id}")
+        .select_related("speaker")
+        .order_by("-id")[:limit]
+    )
+    return list(reversed(latest))

@@ -34,6 +34,19 @@ def test_session_change_page_has_members_inline(staff_client):
     assert member.email.encode() in response.content
 
 
+def test_session_change_page_shows_its_captions(staff_client):
+    from transcription.models import TranscriptSegment
+
+    session = LiveSessionFactory()
+    TranscriptSegment.objects.create(stream=f"live-session-{session.pk}", speaker=session.host,
+                                     text="Covalent bonds share electrons", start=0.0, end=2.5)
+    TranscriptSegment.objects.create(stream="live-session-999999", text="another session", start=0.0, end=1.0)
+    response = staff_client.get(f"/admin/messaging/livesession/{session.pk}/change/")
+    assert response.status_code == 200
+    assert b"Covalent bonds share electrons" in response.content
+    assert b"another session" not in response.content
+
+
 def test_messages_searchable_by_text_and_author_including_deleted(staff_client):
     author = UserFactory(email="searchme@example.com")
     session = LiveSessionFactory()
