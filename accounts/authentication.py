@@ -13,7 +13,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.request_meta import RequestMeta
-from accounts.stats import stat_incr
+from accounts.stats import CACHE_ERRORS, stat_incr
 
 # DRF imports this module while `rest_framework.views` is still loading (DEFAULT_AUTHENTICATION_CLASSES),
 # and flashlearn.errors imports from that module: everything that reaches it is imported lazily below.
@@ -62,7 +62,11 @@ def token_rejection_record(raw: str, error, meta: RequestMeta | None) -> None:
 
     stat_incr("token_rejected")
     fingerprint = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:24]
-    if cache.add(f"accounts:rejected:{fingerprint}", 1, timeout=REJECTION_LOG_INTERVAL):
+    try:
+        first_sight = cache.add(f"accounts:rejected:{fingerprint}", 1, timeout=REJECTION_LOG_INTERVAL)
+    except CACHE_ERRORS:
+        first_sight = True  # without the cache, audit every rejection rather than none
+    if first_sight:
         auth_event_record(kind=AuthEvent.Kind.TOKEN_REJECTED, meta=meta, detail=error.code)
 
 

@@ -2,7 +2,7 @@
 
 from rest_framework import status
 
-from flashlearn.errors import Conflict, DomainError, Throttled
+from flashlearn.errors import Conflict, DomainError, ServiceUnavailable, Throttled
 
 
 class InvalidCredentials(DomainError):
@@ -38,6 +38,14 @@ class LockedOut(Throttled):
 class SignupThrottled(Throttled):
     code = "signup_throttled"
     message = "Too many sign-ups from this address. Try again later."
+
+
+class ProtectionUnavailable(ServiceUnavailable):
+    """The cache holding the brute-force counters is down: refuse (503) rather than let
+    unlimited password guesses through."""
+
+    code = "auth_protection_unavailable"
+    message = "Sign-in is temporarily unavailable. Retry later."
 
 
 class InvalidInput(DomainError):

@@ -9,7 +9,9 @@ increment, so with Redis they are shared by every worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
 import re
 import time
@@ -17,8 +19,26 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from accounts.errors import LockedOut, SignupThrottled
-from accounts.stats import cache_incr, stat_incr
+from accounts.errors import LockedOut, ProtectionUnavailable, SignupThrottled
+from accounts.stats import CACHE_ERRORS, cache_incr, stat_incr
+
+logger = logging.getLogger("accounts")
+CACHE_DOWN_RETRY_AFTER = 5
+
+
+def _fail_closed(fn):
+    """An unreachable cache means the counters cannot be read or kept: 503 with Retry-After,
+    never a 500 and never an attempt that skips the counting."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CACHE_ERRORS:
+            logger.warning("cache unavailable: %s refused", fn.__name__)
+            raise ProtectionUnavailable(retry_after=CACHE_DOWN_RETRY_AFTER) from None
+
+    return wrapper
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$", re.IGNORECASE)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -38,6 +58,7 @@ def _subjects(*, email: str | None, ip: str | None) -> list[tuple[str, int]]:
     return subjects
 
 
+@_fail_closed
 def login_lock_check(*, email: str | None, ip: str | None) -> None:
     """Raise LockedOut (429, Retry-After) while the email or the IP is locked. One cache read."""
     keys = [f"accounts:lock:{subject}" for subject, _ in _subjects(email=email, ip=ip)]
@@ -48,6 +69,7 @@ def login_lock_check(*, email: str | None, ip: str | None) -> None:
         raise LockedOut(retry_after=max(1, math.ceil(remaining)))
 
 
+@_fail_closed
 def login_failure_record(*, email: str | None, ip: str | None) -> list[str]:
     """Count one failure; returns the subjects ("email", "ip") that this failure locked."""
     window = settings.LOGIN_LOCKOUT_SECONDS
@@ -62,8 +84,12 @@ def login_failure_record(*, email: str | None, ip: str | None) -> list[str]:
 
 
 def login_failures_clear(*, email: str) -> None:
-    """A successful login forgets the email's failures (not the IP's)."""
-    cache.delete(f"accounts:fail:email:{_email_key(email)}")
+    """A successful login forgets the email's failures (not the IP's); best-effort, since the
+    password was right and the counter expires on its own."""
+    try:
+        cache.delete(f"accounts:fail:email:{_email_key(email)}")
+    except CACHE_ERRORS:
+        logger.warning("cache unavailable: login failures not cleared")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -74,6 +100,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(match.group(1)), _PERIODS[match.group(2)[0].lower()]
 
 
+@_fail_closed
 def signup_throttle_hit(*, ip: str | None) -> None:
     """Count one signup attempt from `ip` in a fixed window; raise SignupThrottled past SIGNUP_RATE."""
     if not ip or not settings.SIGNUP_RATE:

@@ -176,8 +176,11 @@ def parse_social(kind: str, value: str | None) -> str:
         handle = text[1:] if text.startswith("@") else text
     else:
         url = text if _HAS_SCHEME.match(text) else f"https://{text}"
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise ValidationError(f"Enter a {site.name} profile URL or a handle such as @name.") from None
         if parts.scheme.lower() not in {"http", "https"} or not (
             host in site.hosts or (kind == "linkedin" and _LINKEDIN_COUNTRY_HOST.match(host))
         ):

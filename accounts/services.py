@@ -19,7 +19,7 @@ from accounts import lockout
 from accounts.errors import EmailTaken, InvalidCredentials, InvalidInput, TokenExpired, TokenInvalid
 from accounts.models import AuthEvent, Profile, User
 from accounts.request_meta import RequestMeta
-from accounts.stats import stat_incr
+from accounts.stats import CACHE_ERRORS, stat_incr
 from accounts.tokens import (
     ExternalClaims,
     outstanding_for,
@@ -212,7 +212,10 @@ def external_user_sync(*, claims: ExternalClaims, meta: RequestMeta | None = Non
     have not changed, a request costs one read of the user row (as our own tokens do) and no write.
     """
     key = _sync_key(claims)
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except CACHE_ERRORS:  # the cache only saves writes: without it, sync on every request
+        cached = None
     if cached and cached.get("fingerprint") == claims.fingerprint:
         user = User.objects.filter(pk=cached["user_id"]).first()
         if user is not None and user.is_active:
@@ -222,7 +225,10 @@ def external_user_sync(*, claims: ExternalClaims, meta: RequestMeta | None = Non
     user, created = _external_user_upsert(claims)
     if not user.is_active:
         raise TokenInvalid()
-    cache.set(key, {"user_id": user.pk, "fingerprint": claims.fingerprint}, settings.EXTERNAL_USER_SYNC_TTL)
+    try:
+        cache.set(key, {"user_id": user.pk, "fingerprint": claims.fingerprint}, settings.EXTERNAL_USER_SYNC_TTL)
+    except CACHE_ERRORS:
+        logger.warning("cache unavailable: external user sync not cached")
     if created:
         auth_event_record(kind=AuthEvent.Kind.EXTERNAL_USER_CREATED, meta=meta, user=user)
     return user

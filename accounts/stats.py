@@ -5,8 +5,17 @@ Read them with `manage.py auth_stats`. With the local-memory cache they are per 
 
 from __future__ import annotations
 
+import logging
+
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("accounts")
+
+# What the cache raises when Redis is unreachable. Callers decide: brute-force counters fail
+# closed (503, accounts.lockout), counters and the sync cache are best-effort.
+CACHE_ERRORS = (RedisError,)
 
 COUNTERS = (
     "external_sync_hit",
@@ -47,7 +56,11 @@ def cache_incr(key: str, *, timeout: int | None) -> int:
 
 
 def stat_incr(name: str) -> None:
-    cache_incr(f"{_PREFIX}{name}", timeout=None)
+    """Best-effort: an operator counter never fails the request it counts."""
+    try:
+        cache_incr(f"{_PREFIX}{name}", timeout=None)
+    except CACHE_ERRORS:
+        logger.warning("cache unavailable: counter %s not incremented", name)
 
 
 def stats_read() -> dict[str, int]:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import jwt
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenBackendExpiredToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -111,4 +113,15 @@ def external_token_decode(raw: str) -> ExternalClaims:
     metadata = claims.get("user_metadata") if isinstance(claims.get("user_metadata"), dict) else {}
     name = metadata.get("full_name") or metadata.get("name") or ""
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-    return ExternalClaims(sub=sub, email=email.strip().lower(), name=str(name).strip()[:150])
+    return ExternalClaims(sub=sub, email=_usable_email(email), name=str(name).strip()[:150])
+
+
+def _usable_email(raw: str) -> str:
+    """The claim lower-cased, or "" when it could not be stored as a user's email (a 254-character
+    column: a longer one would be a database error, i.e. a 500, on PostgreSQL)."""
+    email = raw.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email if len(email) <= 254 else ""

@@ -127,7 +127,10 @@ class EventsApi(APIView):
 
         def validate(self, attrs):
             start = attrs.get("start") or timezone.now()
-            end = attrs.get("end") or start + timedelta(days=30)
+            try:
+                end = attrs.get("end") or start + timedelta(days=30)
+            except OverflowError:  # start=9999-12-31...: the default window runs past year 9999
+                raise serializers.ValidationError({"start": ["Out of range."]}) from None
             if end <= start:
                 raise serializers.ValidationError({"end": ["Must be after start."]})
             if end - start > MAX_WINDOW:

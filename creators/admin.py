@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from creators import services
+from creators import selectors, services
 from creators.analysis import pipeline
 from creators.models import Creator, CreatorPost, CreditAccount, CreditLedger, Unlock
 from flashlearn.errors import DomainError
@@ -124,6 +124,9 @@ class CreditLedgerAdmin(admin.ModelAdmin):
                 value = self.cleaned_data["delta"]
                 if value is None or value <= 0:
                     raise ValidationError("Grant a positive number of credits.")
+                user = self.cleaned_data.get("user")
+                if user is not None and selectors.credit_balance(user=user) + value > services.MAX_BALANCE:
+                    raise ValidationError(f"A balance cannot exceed {services.MAX_BALANCE} credits.")
                 return value
 
             form.clean_delta = clean_delta

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from creators import selectors, services
 from creators.models import Platform
-from creators.serializers import CreatorPostSerializer, CreatorSerializer
+from creators.serializers import CreatorPostSerializer, CreatorSerializer, FiniteFloatField
 
 
 class CreatorPagination(PageNumberPagination):
@@ -55,8 +55,8 @@ class CreatorSearchApi(APIView):
                                           error_messages={"invalid": "Use a two-letter language code (ISO 639-1)."})
         min_followers = serializers.IntegerField(required=False, min_value=0)
         max_followers = serializers.IntegerField(required=False, min_value=0)
-        min_engagement = serializers.FloatField(required=False, min_value=0, max_value=100)
-        max_engagement = serializers.FloatField(required=False, min_value=0, max_value=100)
+        min_engagement = FiniteFloatField(required=False, min_value=0, max_value=100)
+        max_engagement = FiniteFloatField(required=False, min_value=0, max_value=100)
         verified = serializers.BooleanField(required=False, allow_null=True, default=None)
         ordering = serializers.ChoiceField(
             choices=["relevance", *selectors.ORDERINGS], required=False,
@@ -81,8 +81,19 @@ class CreatorSearchApi(APIView):
         return _paginated(request, self, queryset, lambda page: CreatorSerializer(page, many=True).data)
 
 
+class CreatorDetailOutput(CreatorSerializer):
+    """One creator and its most recent posts."""
+
+    # Only describes the answer in the schema: CreatorDetailApi adds `recent_posts` itself.
+
+    recent_posts = CreatorPostSerializer(many=True, read_only=True)
+
+    class Meta(CreatorSerializer.Meta):
+        fields = [*CreatorSerializer.Meta.fields, "recent_posts"]
+
+
 class CreatorDetailApi(APIView):
-    @extend_schema(responses=CreatorSerializer)
+    @extend_schema(responses=CreatorDetailOutput)
     def get(self, request: Request, creator_id: int) -> Response:
         creator = selectors.creator_get(user=request.user, creator_id=creator_id)
         data = CreatorSerializer(creator).data
@@ -117,8 +128,23 @@ class UnlockedCreatorsApi(APIView):
         return _paginated(request, self, queryset, lambda page: CreatorSerializer(page, many=True).data)
 
 
+def _stats_block(name: str) -> serializers.Serializer:
+    return inline_serializer(name, fields={
+        "total": serializers.IntegerField(), "with_ai_analysis": serializers.IntegerField(),
+        "with_current_analysis": serializers.IntegerField(),
+        "ai_completion_rate": serializers.CharField(help_text='a percentage string, e.g. "37.5%"'),
+    })
+
+
 class SystemStatsApi(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: inline_serializer("CreatorSystemStats", fields={
+        "profiles": _stats_block("CreatorStatsProfiles"), "posts": _stats_block("CreatorStatsPosts"),
+        "system": inline_serializer("CreatorStatsSystem", fields={
+            "status": serializers.CharField(), "ai_system": serializers.CharField(),
+            "ai_analyzer_version": serializers.CharField(), "database": serializers.CharField(),
+            "generated_at": serializers.DateTimeField(), "cache_seconds": serializers.IntegerField(),
+        }),
+    })})
     def get(self, request: Request) -> Response:
         return Response(selectors.system_stats())
 

@@ -12,8 +12,10 @@ from typing import IO, Any
 from rest_framework import serializers
 
 from creators.models import Platform
+from creators.serializers import FiniteFloatField
 
 FORMATS = ("csv", "jsonl")
+BIGINT_MAX = 2**63 - 1  # followers/following columns; a larger value would fail the whole upsert
 
 
 class CreatorRowSerializer(serializers.Serializer):
@@ -24,10 +26,10 @@ class CreatorRowSerializer(serializers.Serializer):
     bio = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     profile_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    followers = serializers.IntegerField(min_value=0, required=False)
-    following = serializers.IntegerField(min_value=0, required=False)
+    followers = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, required=False)
+    following = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX, required=False)
     posts_count = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
-    engagement_rate = serializers.FloatField(min_value=0, max_value=100, required=False)
+    engagement_rate = FiniteFloatField(min_value=0, max_value=100, required=False)
     category = serializers.RegexField(r"^[\w &-]{0,50}$", required=False, allow_blank=True)
     country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, allow_blank=True,
                                      error_messages={"invalid": "Use a two-letter country code (ISO 3166-1)."})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rest_framework import serializers
 
 from creators.models import Creator, CreatorPost
@@ -12,6 +14,19 @@ PUBLIC_FIELDS = [
 ]
 # Only once the caller has unlocked the creator.
 PRIVATE_FIELDS = ["contact_email", "contact_phone", "ai_analysis", "ai_analyzer_version", "ai_analyzed_at"]
+
+
+class FiniteFloatField(serializers.FloatField):
+    """DRF's FloatField takes "nan": it passes min/max checks, and a stored NaN would later make
+    every JSON answer that contains it fail to render (strict JSON has no NaN)."""
+
+    default_error_messages = {"invalid": "A valid finite number is required."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
 
 
 class CreatorSerializer(serializers.ModelSerializer):

@@ -19,6 +19,8 @@ from creators.errors import CreatorNotFound, InsufficientCredits
 from creators.models import Creator, CreditAccount, CreditLedger, Unlock
 from flashlearn.errors import DomainError
 
+MAX_BALANCE = 2**31 - 1  # CreditAccount.balance and the ledger are IntegerFields
+
 
 @dataclass(frozen=True)
 class UnlockResult:
@@ -41,6 +43,9 @@ def _apply(account: CreditAccount, *, delta: int, reason: str, note: str = "", c
         raise InsufficientCredits(
             f"This needs {-delta} credits and your balance is {account.balance}.",
         )
+    if new_balance > MAX_BALANCE:  # beyond the integer column: a database error, not a grant
+        raise DomainError(f"A balance cannot exceed {MAX_BALANCE} credits.", code="invalid_amount",
+                          fields={"amount": [f"The balance would exceed {MAX_BALANCE}."]})
     account.balance = new_balance
     account.save(update_fields=["balance", "updated_at"])
     return CreditLedger.objects.create(
@@ -51,12 +56,14 @@ def _apply(account: CreditAccount, *, delta: int, reason: str, note: str = "", c
 
 def creator_unlock(*, user, creator_id: int) -> UnlockResult:
     """Unlock a creator's contact details and analysis for `user`; free and idempotent once done."""
-    existing = Unlock.objects.filter(user=user, creator_id=creator_id).first()
-    if existing is not None:
-        return UnlockResult(unlock=existing, charged=False, balance=_balance(user))
+    # The creator first: an id beyond the column's range is simply not found here, whereas
+    # `creator_id=<huge>` on the foreign key would reach the driver and overflow (a 500).
     creator = Creator.objects.filter(pk=creator_id).first()
     if creator is None:
         raise CreatorNotFound()
+    existing = Unlock.objects.filter(user=user, creator=creator).first()
+    if existing is not None:
+        return UnlockResult(unlock=existing, charged=False, balance=_balance(user))
     price = settings.CREATOR_UNLOCK_PRICE
     try:
         with transaction.atomic():

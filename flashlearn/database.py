@@ -42,7 +42,11 @@ def redact(url: str) -> str:
     the user up to the LAST '@' is hidden, and so is any password=... query value.
     """
     scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
+    if not sep:
+        if not re.search(r"[@/]", url):
+            return "(value hidden: not a URL)"  # a bare word may be the password itself
+        scheme, rest = "", url  # no scheme typed: 'user:password@host/db' still hides it
+    if "@" in rest:
         userinfo, _, host = rest.rpartition("@")
         user = re.split(r"[:/?#]", userinfo, maxsplit=1)[0]
         rest = f"{user}:****@{host}" if userinfo != user else f"{user}@{host}"
@@ -86,6 +90,13 @@ def normalize_url(url: str, *, variable: str = "DATABASE_URL") -> tuple[str, dic
             raise _fail(variable, f"has no host in {redact(url)}", _URL_FORM)
         if not parts.path.strip("/"):
             raise _fail(variable, f"has no database name in {redact(url)}", "end the URL with /DATABASE_NAME")
+        if "@" in parts.path:
+            # postgres://u:pa@ss/word@host/db: the unescaped '@' and '/' put the host in the path.
+            raise _fail(
+                variable,
+                f"has an '@' after the host in {redact(url)}",
+                "percent-encode reserved characters in the password (@ as %40, / as %2F)",
+            )
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     # Swap the scheme textually: urlunsplit would fold sqlite:////abs/path into a host.
     clean = scheme + url[len(parts.scheme):].split("?", 1)[0].split("#", 1)[0]

@@ -54,9 +54,17 @@ async def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _run_check(check) -> dict:
+    """A check that raises (e.g. an app's readiness hook failing to import) is "not ready", not a 500."""
+    try:
+        return check()
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
 @require_safe
 def readyz(request):
-    checks = {name: check() for name, check in READINESS_CHECKS.items()}
+    checks = {name: _run_check(check) for name, check in READINESS_CHECKS.items()}
     ready = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     response = JsonResponse(body, status=200 if ready else 503)

@@ -36,6 +36,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SESSION_GONE = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_TRY_AGAIN = 1013  # the database is unavailable: reconnect later
+# A frame larger than any valid one (a 4,000-character body, JSON-escaped) is refused unparsed.
+MAX_FRAME_CHARS = 64 * 1024
 
 
 async def group_send(session_id: int, event: dict) -> None:
@@ -102,6 +104,11 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.push({"type": "presence", "online": online, "joined": [], "left": []})
         try:
             await self.replay()
+        except (OperationalError, InterfaceError):
+            # The socket is open and attached: close it the normal way so `disconnect` cleans up.
+            logger.warning("database unavailable during websocket replay")
+            self.push_error("service_unavailable", "The database is unavailable; reconnect later.", retry_after=5)
+            self.close_after_queued(CLOSE_TRY_AGAIN)
         finally:
             held, self.held = self.held, None
             for message_id, text in held:
@@ -221,6 +228,9 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             return
         if text_data is None:
             self.push_error("unsupported_frame", "Binary frames are not accepted; send JSON text.")
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            self.push_error("frame_too_large", f"Frames are at most {MAX_FRAME_CHARS} characters.")
             return
         try:
             data = json.loads(text_data)

@@ -10,16 +10,24 @@ from django.db.models.functions import Coalesce
 from flashlearn.errors import Forbidden, NotFound
 from messaging.models import LiveSession, Membership, Message
 
+ID_MAX = 2**63 - 1  # ids are BigAutoField; a larger one cannot exist (and SQLite cannot bind it)
+
+
+def id_in_range(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
 
 def session_role(*, user, session_id: int) -> str | None:
     """"host", "participant", or None when `user` is not a member or the session does not exist."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not getattr(user, "is_authenticated", False) or not id_in_range(session_id):
         return None
     return Membership.objects.filter(session_id=session_id, user=user).values_list("role", flat=True).first()
 
 
 def membership_get(*, user, session_id: int) -> Membership:
     """The caller's membership, with its session; NotFound for outsiders and unknown ids alike."""
+    if not id_in_range(session_id):
+        raise NotFound("Live session not found.")
     try:
         return Membership.objects.select_related("session").get(session_id=session_id, user=user)
     except (Membership.DoesNotExist, ValueError, TypeError):
@@ -40,6 +48,8 @@ def session_get_for_host(*, user, session_id: int) -> LiveSession:
 
 def session_get_joinable(*, session_id: int) -> LiveSession:
     """Any session can be joined by its id (the id is the invitation)."""
+    if not id_in_range(session_id):
+        raise NotFound("Live session not found.")
     try:
         return LiveSession.objects.get(pk=session_id)
     except (LiveSession.DoesNotExist, ValueError, TypeError):
@@ -144,6 +154,8 @@ def messages_after(*, session_id: int, after: int, limit: int) -> list[Message]:
 
 
 def message_get_for_member(*, user, message_id: int) -> Message:
+    if not id_in_range(message_id):
+        raise NotFound("Message not found.")
     try:
         message = Message.objects.select_related("author", "session").get(pk=message_id)
     except (Message.DoesNotExist, ValueError, TypeError):

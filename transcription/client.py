@@ -35,13 +35,13 @@ class LocalEngine:
         await self.engine.open(stream=self.stream, speaker_id=self.speaker_id, reply_channel=self.reply_channel)
 
     async def feed(self, data: bytes) -> None:
-        await self.engine.feed(self.stream, data)
+        await self.engine.feed(self.stream, data, owner=self.reply_channel)
 
     async def flush(self) -> None:
-        await self.engine.flush(self.stream)
+        await self.engine.flush(self.stream, owner=self.reply_channel)
 
     async def close(self) -> None:
-        await self.engine.close(self.stream)
+        await self.engine.close(self.stream, owner=self.reply_channel)
 
 
 class RemoteEngine:
@@ -73,7 +73,8 @@ class RemoteEngine:
         self.worker = reply["worker"]
 
     async def feed(self, data: bytes) -> None:
-        await self.layer.send(self.worker, {"type": "engine.audio", "stream": self.stream, "data": data})
+        await self.layer.send(self.worker, {"type": "engine.audio", "stream": self.stream, "data": data,
+                                            "reply_channel": self.reply_channel})
 
     async def flush(self) -> None:
         try:
@@ -83,7 +84,8 @@ class RemoteEngine:
 
     async def close(self) -> None:
         if self.worker:
-            await self.layer.send(self.worker, {"type": "engine.close", "stream": self.stream})
+            await self.layer.send(self.worker, {"type": "engine.close", "stream": self.stream,
+                                                "reply_channel": self.reply_channel})
 
 
 def engine_client(*, stream: str, speaker_id: int, reply_channel: str):

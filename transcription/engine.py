@@ -380,17 +380,25 @@ class Engine:
         logger.info("transcription stream %s opened", stream)
         return active
 
-    async def feed(self, stream: str, data: bytes) -> None:
+    def owned(self, stream: str, owner: str | None) -> ActiveStream | None:
+        """The active stream, unless `owner` (a speaker's reply channel) no longer serves it: a speaker
+        whose stream was closed (idle) must not feed or close the next speaker's stream of that name."""
         active = self.streams.get(stream)
+        if active is None or (owner is not None and active.reply_channel != owner):
+            return None
+        return active
+
+    async def feed(self, stream: str, data: bytes, *, owner: str | None = None) -> None:
+        active = self.owned(stream, owner)
         if active is None or active.slot is None:
             return
         active.last_audio = time.monotonic()
         active.samples_fed += len(data) // 2
         await self.loop.run_in_executor(self.executor, active.slot.recorder.feed_audio, data)
 
-    async def flush(self, stream: str, timeout: float = FLUSH_TIMEOUT_SECONDS) -> None:
+    async def flush(self, stream: str, timeout: float = FLUSH_TIMEOUT_SECONDS, *, owner: str | None = None) -> None:
         """End the current sentence now and wait until its final went out (or nothing was pending)."""
-        active = self.streams.get(stream)
+        active = self.owned(stream, owner)
         if active is None or active.slot is None:
             return
         recorder = active.slot.recorder
@@ -418,14 +426,16 @@ class Engine:
         except TimeoutError:
             logger.warning("flush of %s timed out", stream)
 
-    async def close(self, stream: str, *, flush: bool = True, code: int | None = None, reason: str = "") -> None:
+    async def close(self, stream: str, *, flush: bool = True, code: int | None = None, reason: str = "",
+                    owner: str | None = None) -> None:
         """Stop serving `stream`: flush its last sentence, tell its speaker, pool the recorder."""
-        active = self.streams.get(stream)
+        active = self.owned(stream, owner)
         if active is None:
             return
         if flush:
-            await self.flush(stream)
-        self.streams.pop(stream, None)
+            await self.flush(stream, owner=owner)
+        if self.streams.get(stream) is active:
+            self.streams.pop(stream)
         slot, active.slot = active.slot, None
         active.outbox.put_nowait(None)
         if active.sender is not None:

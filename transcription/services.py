@@ -40,4 +40,6 @@ def speaker_revoke(*, actor, stream: str, user_id: int) -> None:
     stream_validate(stream)
     if not can_grant(user=actor, stream=stream):
         raise StreamForbidden("Only the live session's host lets members speak.")
+    if not 0 < user_id < 2**63:  # no such user (and SQLite cannot bind a larger integer)
+        return
     SpeakerGrant.objects.filter(stream=stream, user_id=user_id).delete()

@@ -132,10 +132,13 @@ def test_inactive_external_user_is_refused(api_client):
         (lambda: external_token(drop=("sub",)), "token_invalid"),
         (lambda: external_token(sub="not-a-uuid"), "token_invalid"),
         (lambda: external_token(drop=("email",)), "token_invalid"),  # unknown user, nothing to create it with
+        (lambda: external_token(email="not an address"), "token_invalid"),
+        # Longer than the email column: a DataError (500) on PostgreSQL if it reached the insert.
+        (lambda: external_token(email="a" * 250 + "@example.com"), "token_invalid"),
         (lambda: "garbage", "token_invalid"),
     ],
     ids=["expired", "wrong-audience", "wrong-secret", "alg-none", "other-alg", "nbf-future", "iat-future",
-         "no-exp", "no-aud", "no-sub", "sub-not-uuid", "no-email", "garbage"],
+         "no-exp", "no-aud", "no-sub", "sub-not-uuid", "no-email", "bad-email", "long-email", "garbage"],
 )
 def test_bad_external_tokens_are_401(api_client, make, code):
     response = get(api_client, make())

@@ -126,6 +126,7 @@ def test_unique_violation_from_a_concurrent_writer_is_409_not_500(auth_client, u
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"bio": "x" * 2001}, "bio"),
         ({"emergency_contact_email": "nope"}, "emergency_contact_email"),
+        ({"linkedin": "http://[::1/in/ada"}, "linkedin"),
     ],
 )
 def test_patch_refusals(auth_client, body, field):

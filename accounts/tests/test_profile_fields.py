@@ -183,6 +183,8 @@ def test_social_good(kind, raw, expected):
         ("github", "ada--l"),
         ("github", "ftp://github.com/ada"),
         ("github", "https://github.com.evil.com/ada"),
+        ("linkedin", "http://[::1/in/ada"),  # urlsplit raises ValueError: must be a 400, not a 500
+        ("github", "https://[github.com/ada"),
     ],
 )
 def test_social_bad(kind, raw):

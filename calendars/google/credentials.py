@@ -109,9 +109,11 @@ def _refresh_grant(refresh_token: str) -> dict:
         body = response.json()
     except ValueError:
         body = {}
+    if not isinstance(body, dict):  # a proxy's or a broken endpoint's JSON list/string
+        body = {}
     if response.status_code == 200 and body.get("access_token"):
         return body
-    error = body.get("error") if isinstance(body, dict) else None
+    error = body.get("error")
     if error == "invalid_grant":
         raise InvalidGrant()
     if response.status_code >= 500 or response.status_code == 429:

@@ -83,6 +83,17 @@ def test_token_endpoint_outage_is_a_503(google, auth_client, user):
     assert CalendarConnection.objects.get().status == "active"
 
 
+def test_token_endpoint_answering_a_json_list_is_a_503_not_a_500(google, auth_client, user):
+    from calendars.tests.factories import connection_create
+
+    connection_create(user=user, google=google, expires_in=0)
+    google.inject("token", 502, body=["Bad Gateway"], times=10)
+
+    response = auth_client.post("/api/v1/calendars/sync")
+
+    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+
+
 def test_sync_after_revocation_is_a_409_reauth(google, auth_client, connection):
     google.revoke_all(EMAIL)
 
@@ -129,6 +140,7 @@ def test_events_of_another_user_are_not_listed(google, auth_client, connection, 
     {"start": "yesterday"},
     {"start": "2030-01-10T00:00:00Z", "end": "2030-01-09T00:00:00Z"},
     {"start": "2030-01-10T00:00:00Z", "end": "2032-01-10T00:00:00Z"},
+    {"start": "9999-12-31T23:59:59Z"},  # the default 30-day end would overflow: 400, not 500
 ])
 def test_events_bad_window_is_a_400(google, auth_client, connection, query):
     response = auth_client.get("/api/v1/calendars/events", query)

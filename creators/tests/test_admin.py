@@ -52,3 +52,12 @@ def test_staff_grant_credits_through_the_ledger(staff_client):
 def test_ledger_and_unlocks_pages_load(staff_client):
     for url in ["/admin/creators/creditledger/", "/admin/creators/unlock/", "/admin/creators/creditaccount/"]:
         assert staff_client.get(url).status_code == 200
+
+
+def test_staff_grant_past_the_balance_column_is_a_form_error(staff_client):
+    user = UserFactory()
+    staff_client.post("/admin/creators/creditledger/add/", {"user": user.pk, "delta": 10, "note": ""})
+    response = staff_client.post("/admin/creators/creditledger/add/",
+                                 {"user": user.pk, "delta": 2**31 - 1, "note": ""})
+    assert response.status_code == 200 and b"cannot exceed" in response.content
+    assert CreditAccount.objects.get(user=user).balance == 10

@@ -67,6 +67,33 @@ def test_import_jsonl_with_bad_json_and_unknown_columns(tmp_path):
     assert Creator.objects.count() == 2
 
 
+def test_import_rejects_values_the_columns_cannot_hold(tmp_path, auth_client):
+    """NaN would be stored and then break every JSON answer listing it; a follower count past
+    bigint would fail the whole upsert instead of one row."""
+    lines = [
+        '{"platform": "tiktok", "handle": "nan_rate", "engagement_rate": NaN}',
+        json.dumps({"platform": "tiktok", "handle": "huge", "followers": 2**63}),
+        json.dumps({"platform": "tiktok", "handle": "fine", "followers": 2**63 - 1, "engagement_rate": 1.5}),
+    ]
+    path = tmp_path / "creators.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = run("import_creators", str(path))
+    assert "3 rows read, 1 created, 0 updated, 2 rejected" in out
+    assert "line 1: engagement_rate: A valid finite number is required." in err
+    assert "line 2: followers: Ensure this value is less than or equal to" in err
+    assert list(Creator.objects.values_list("handle", flat=True)) == ["fine"]
+    assert auth_client.get("/api/v1/simple/creator/search").status_code == 200
+
+
+def test_grant_past_the_balance_column_is_refused_cleanly():
+    user = UserFactory()
+    run("grant_credits", user.email, "5")
+    with pytest.raises(CommandError, match="cannot exceed"):
+        run("grant_credits", user.email, str(2**31 - 5))
+    assert CreditAccount.objects.get(user=user).balance == 5
+    assert CreditLedger.objects.filter(user=user).count() == 1
+
+
 def test_import_strict_writes_nothing_when_a_row_is_bad(tmp_path):
     path = tmp_path / "creators.csv"
     path.write_text(CSV)

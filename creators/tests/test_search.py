@@ -103,6 +103,8 @@ def test_ordering_by_followers_applies_to_text_results(search, catalogue):
         ({"min_followers": "10", "max_followers": "5"}, "max_followers"),
         ({"min_engagement": "high"}, "min_engagement"),
         ({"min_engagement": "101"}, "min_engagement"),
+        ({"min_engagement": "nan"}, "min_engagement"),
+        ({"max_engagement": "NaN"}, "max_engagement"),
         ({"min_engagement": "5", "max_engagement": "1"}, "max_engagement"),
         ({"platform": "myspace"}, "platform"),
         ({"country": "USA"}, "country"),
@@ -213,3 +215,16 @@ def test_search_query_count_does_not_grow_with_the_page(auth_client, user, djang
     with django_assert_num_queries(3):
         assert len(auth_client.get("/api/v1/simple/creator/unlocked", {"page_size": 50}).json()["results"]) == \
             len(creators[::2])
+
+
+@pytest.mark.parametrize("path", [SEARCH, "/api/v1/simple/creator/unlocked", "/api/v1/credits"])
+def test_list_endpoints_use_a_constant_number_of_queries(auth_client, user, path, django_assert_max_num_queries):
+    from creators import services
+
+    services.credits_grant(user=user, amount=30)
+    for creator in CreatorFactory.create_batch(25):
+        services.creator_unlock(user=user, creator_id=creator.pk)
+    # The bearer user lookup, the count, the page (and the balance): no query per row.
+    with django_assert_max_num_queries(4):
+        body = auth_client.get(path, {"page_size": 25}).json()
+    assert len(body["results"]) == 25

@@ -69,3 +69,12 @@ def test_stats_without_cache_are_fresh(auth_client, settings):
 
 def test_stats_need_authentication(api_client):
     assert api_client.get(STATS).status_code == 401
+
+
+def test_openapi_schema_describes_stats_and_detail_as_served():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    stats = schemas["CreatorSystemStats"]["properties"]
+    assert set(stats) == {"profiles", "posts", "system"}
+    assert "recent_posts" in schemas["CreatorDetailOutput"]["properties"]

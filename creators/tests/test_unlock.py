@@ -73,9 +73,10 @@ def test_free_unlock_when_price_is_zero(auth_client, user, settings):
     assert not CreditLedger.objects.exists()
 
 
-def test_unlock_unknown_creator_is_404(auth_client, user):
+@pytest.mark.parametrize("creator_id", [999_999, 10**30], ids=["unknown", "beyond-bigint"])
+def test_unlock_unknown_creator_is_404(auth_client, user, creator_id):
     services.credits_grant(user=user, amount=5)
-    response = auth_client.post(unlock_url(999_999))
+    response = auth_client.post(unlock_url(creator_id))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "creator_not_found"
     assert balance(user) == 5
@@ -95,8 +96,9 @@ def test_detail_locked_then_unlocked(auth_client, user):
     assert full["recent_posts"][0]["ai_analysis"] == {"sentiment": {"label": "neutral"}}
 
 
-def test_detail_unknown_is_404(auth_client):
-    assert auth_client.get("/api/v1/simple/creator/424242").status_code == 404
+@pytest.mark.parametrize("creator_id", [424242, 10**30], ids=["unknown", "beyond-bigint"])
+def test_detail_unknown_is_404(auth_client, creator_id):
+    assert auth_client.get(f"/api/v1/simple/creator/{creator_id}").status_code == 404
 
 
 def test_unlocked_list_shows_mine_newest_first(auth_client, user):

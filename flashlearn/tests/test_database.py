@@ -84,6 +84,10 @@ def test_password_with_reserved_characters_percent_encoded():
         (f"postgres://u:{PASSWORD}/x@h:5432/db", "invalid port"),
         (f"postgres://u:{PASSWORD}?x@h:5432/db", "invalid port"),
         (f"postgres://u:12#{PASSWORD}@h:5432/db", "no database name"),
+        (f"postgres://u:{PASSWORD}@x/y@h:5432/db", "has an '@' after the host"),
+        # The scheme forgotten, or the bare password pasted: still never echoed.
+        (f"u:{PASSWORD}@h:5432/db", "unsupported scheme 'u'"),
+        (PASSWORD, "unsupported scheme"),
     ],
 )
 def test_bad_values_name_the_variable_and_the_fix_and_never_the_password(url, expected):

@@ -50,6 +50,17 @@ def test_readyz_is_503_with_retry_after_when_one_check_fails(client, monkeypatch
     assert all(check["ok"] for name, check in body["checks"].items() if name != failing)
 
 
+@pytest.mark.django_db
+def test_readyz_check_that_raises_is_a_503_not_a_500(client, monkeypatch):
+    def broken():
+        raise ImportError("transcription.health")
+
+    monkeypatch.setitem(health.READINESS_CHECKS, "transcription", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["transcription"] == {"ok": False, "error": "ImportError"}
+
+
 def test_readyz_database_check_catches_a_real_driver_error(client, monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection refused")

@@ -3,7 +3,7 @@
 import pytest
 
 from messaging.models import LiveSession, Membership, Message
-from messaging.tests.factories import LiveSessionFactory, MessageFactory, UserFactory, client_for
+from messaging.tests.factories import LiveSessionFactory, MembershipFactory, MessageFactory, UserFactory, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +295,35 @@ def test_users_see_distinct_unread_counts(cast):
     MessageFactory(session=cast.session, author=third)
     assert cast.client(cast.member).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 1
     assert client_for(third).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 0
+
+
+@pytest.mark.parametrize("huge", [2**63, 10**30])
+def test_ids_too_large_for_the_database_are_404_not_500(cast, huge):
+    client = cast.client(cast.member)
+    for method, url, body in [
+        ("get", f"{API}/live_sessions/{huge}", None),
+        ("post", f"{API}/live_sessions/{huge}/join", None),
+        ("get", f"{API}/live_sessions/{huge}/messages", None),
+        ("post", f"{API}/live_sessions/{huge}/read", {"message_id": 1}),
+        ("post", f"{API}/messages", {"session": huge, "body": "hi"}),
+        ("patch", f"{API}/messages/{huge}", {"body": "hi"}),
+    ]:
+        response = getattr(client, method)(url, body, format="json")
+        assert response.status_code == 404, (url, response.content)
+    from messaging.selectors import session_role
+
+    assert session_role(user=cast.member, session_id=huge) is None
+
+
+def test_lists_do_not_query_per_row(cast, django_assert_max_num_queries):
+    for _ in range(5):
+        session = LiveSessionFactory(host=UserFactory())
+        MembershipFactory(session=session, user=cast.member)
+        MessageFactory(session=session)
+    for _ in range(8):
+        MessageFactory(session=cast.session, author=UserFactory())
+    client = cast.client(cast.member)
+    with django_assert_max_num_queries(4):
+        assert len(client.get(f"{API}/live_sessions").json()["results"]) == 6
+    with django_assert_max_num_queries(4):
+        assert len(client.get(f"{API}/live_sessions/{cast.session.pk}/messages").json()["results"]) == 8

@@ -102,9 +102,9 @@ async def test_no_token_closes_4401(people):
     await comm.disconnect()
 
 
-@pytest.mark.parametrize("who", ["outsider", "missing"])
+@pytest.mark.parametrize("who", ["outsider", "missing", "huge"])
 async def test_non_member_closes_4403(people, who):
-    session_id = people["session"].pk if who == "outsider" else 999999
+    session_id = {"outsider": people["session"].pk, "missing": 999999, "huge": 10**30}[who]
     comm = await connect(people["outsider"], session_id, expect_open=False)
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
     await comm.disconnect()
@@ -313,7 +313,8 @@ async def test_replay_is_capped(people, settings):
     [("{oops", "malformed_json"), (json.dumps([1, 2]), "missing_type"), (json.dumps({"type": "dance"}), "unknown_type"),
      (json.dumps({"type": "message.send", "body": "x" * 4001, "client_id": "long"}), "body_too_long"),
      (json.dumps({"type": "message.send", "body": "  "}), "validation_error"),
-     (json.dumps({"type": "message.send", "body": 5}), "validation_error")],
+     (json.dumps({"type": "message.send", "body": 5}), "validation_error"),
+     (json.dumps({"type": "message.send", "body": "x" * 70_000}), "frame_too_large")],
 )
 async def test_bad_frames_get_error_and_socket_stays_open(people, raw, code):
     comm = await connect(people["member"], people["session"].pk)
@@ -325,6 +326,13 @@ async def test_bad_frames_get_error_and_socket_stays_open(people, raw, code):
     await comm.send_json_to({"type": "ping"})
     assert (await frame_of(comm, "pong"))["type"] == "pong"
     assert not await database_sync_to_async(Message.objects.exists)()
+    await comm.disconnect()
+
+
+async def test_largest_valid_body_fully_escaped_fits_in_a_frame(people):
+    comm = await connect(people["member"], people["session"].pk)
+    await comm.send_to(text_data=json.dumps({"type": "message.send", "body": "\u00e9" * 4000}, ensure_ascii=True))
+    assert (await frame_of(comm, "message.new"))["message"]["body"] == "\u00e9" * 4000
     await comm.disconnect()
 
 
@@ -413,3 +421,21 @@ async def test_database_down_on_connect_closes_1013(people, monkeypatch):
     comm = await connect(people["member"], people["session"].pk, expect_open=False)
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 1013}
     await comm.disconnect()
+
+
+async def test_database_down_during_replay_closes_1013_and_detaches(people, monkeypatch):
+    from django.db import OperationalError
+
+    from messaging import selectors
+    from messaging.hub import hub
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "messages_after", down)
+    comm = await connect(people["member"], people["session"].pk, query="&after=0")
+    error = await frame_of(comm, "error")
+    assert error["code"] == "service_unavailable" and error["retry_after"] > 0
+    await closed_with(comm, 1013)
+    await comm.disconnect()
+    assert people["session"].pk not in hub().sessions

@@ -58,6 +58,7 @@ def test_only_the_host_grants(api_client, user, roles):
     assert api_client.get(url).json()["results"][0]["user"] == guest.pk
     assert api_client.delete(f"{url}/{guest.pk}").status_code == 204
     assert not SpeakerGrant.objects.exists()
+    assert api_client.delete(f"{url}/{10**30}").status_code == 204  # an id no database holds: not a 500
 
 
 def test_segments_are_listed_for_listeners_only(auth_client, user):

@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 
 from transcription.consumers import Outbox, TokenBucket
@@ -27,3 +29,23 @@ def test_wer():
     assert wer("the cat sat", "The cat sat.") == 0
     assert wer("the cat sat", "the dog sat") == pytest.approx(1 / 3)
     assert wer("a b", "") == 1
+
+
+async def test_a_closed_speaker_cannot_feed_or_close_the_next_speakers_stream():
+    """Speaker A's stream was closed (idle) and B reopened the name: A's late close leaves B's alone."""
+    from transcription.engine import ActiveStream, Engine
+
+    engine = Engine()
+    try:
+        loop = asyncio.get_running_loop()
+        engine.streams["user-1"] = ActiveStream(engine=engine, name="user-1", speaker_id=1, reply_channel="B",
+                                                loop=loop)
+        assert engine.owned("user-1", "A") is None and engine.owned("user-1", None) is not None
+        await engine.feed("user-1", b"\x00\x00", owner="A")
+        assert engine.streams["user-1"].samples_fed == 0
+        await engine.close("user-1", owner="A")
+        assert "user-1" in engine.streams
+        await engine.close("user-1", owner="B")
+        assert "user-1" not in engine.streams
+    finally:
+        engine.executor.shutdown(wait=False)

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             await layer.send(message["reply_to"], reply)
 
         async def flushed(message: dict) -> None:
-            await engine.flush(message["stream"])
+            await engine.flush(message["stream"], owner=message.get("reply_channel"))
             await layer.send(message["reply_to"], {"type": "transcription.flushed"})
 
         def spawn(coro) -> None:
@@ -75,11 +75,11 @@ class Command(BaseCommand):
                 message = await layer.receive(private)
                 kind = message.get("type")
                 if kind == "engine.audio":
-                    await engine.feed(message["stream"], message["data"])
+                    await engine.feed(message["stream"], message["data"], owner=message.get("reply_channel"))
                 elif kind == "engine.flush":
                     spawn(flushed(message))
                 elif kind == "engine.close":
-                    spawn(engine.close(message["stream"]))
+                    spawn(engine.close(message["stream"], owner=message.get("reply_channel")))
 
         receivers = [loop.create_task(shared_loop()), loop.create_task(private_loop())]
         await stop.wait()
