@@ -36,7 +36,7 @@ class CreatorRowSerializer(serializers.Serializer):
     language = serializers.RegexField(r"^[A-Za-z]{2,3}$", required=False, allow_blank=True,
                                       error_messages={"invalid": "Use a two-letter language code (ISO 639-1)."})
     verified = serializers.BooleanField(required=False)
-    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     contact_phone = serializers.RegexField(r"^\+?[0-9 ()./-]{5,32}$", required=False, allow_blank=True)
 
     def to_internal_value(self, data: Any) -> dict:

@@ -139,6 +139,16 @@ def database_config(
     if config["ENGINE"] == "django.db.backends.sqlite3":
         return config
 
+    if pool_mode and pool_mode.strip().lower() not in {"transaction", "session"}:
+        raise _fail("DB_POOL_MODE", f"is {pool_mode!r}", "use 'transaction' or 'session', or leave it unset")
+    if not 0 <= pool_min <= pool_max or pool_max < 1 or pool_timeout <= 0:
+        # psycopg_pool would only raise at the first query, as a 500 on every request.
+        raise _fail(
+            "DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE/DB_POOL_TIMEOUT",
+            f"are {pool_min}/{pool_max}/{pool_timeout}",
+            "use 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE, DB_POOL_MAX_SIZE >= 1, and a DB_POOL_TIMEOUT above 0",
+        )
+
     options: dict = {}
     for key, value in query.items():
         if key in _LIBPQ_OPTIONS:

@@ -144,7 +144,10 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "tasks", []):
             task.cancel()
         if getattr(self, "attached", False):
-            await hub().detach(self.session_id, self)
+            try:
+                await hub().detach(self.session_id, self)
+            except Exception:  # Redis trouble: still take this socket out of presence below
+                logger.warning("hub detach failed", exc_info=True)
         if getattr(self, "presence_entry", None):
             try:
                 if await presence_store.leave(self.session_id, self.presence_entry):

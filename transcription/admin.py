@@ -13,6 +13,7 @@ class TranscriptSegmentAdmin(admin.ModelAdmin):
     search_fields = ("stream", "text")
     raw_id_fields = ("speaker",)
     readonly_fields = ("created_at",)
+    list_select_related = ("speaker",)
 
     @admin.display(description="live session")
     def session(self, segment: TranscriptSegment):
@@ -32,3 +33,4 @@ class SpeakerGrantAdmin(admin.ModelAdmin):
     list_display = ("stream", "user", "granted_by", "created_at")
     search_fields = ("stream",)
     raw_id_fields = ("user", "granted_by")
+    list_select_related = ("user", "granted_by")

@@ -109,6 +109,22 @@ def test_sync_bad_body_is_a_400(google, auth_client, connection):
     assert response.status_code == 400 and "full" in response.json()["error"]["fields"]
 
 
+def test_events_list_and_connection_queries_do_not_grow_with_rows(
+        google, auth_client, connection, django_assert_max_num_queries):
+    google.add_events(EMAIL, 30)
+    auth_client.post("/api/v1/calendars/sync")
+    window = {"start": "2000-01-01T00:00:00Z", "end": "2000-12-31T00:00:00Z"}
+    CalendarEvent.objects.update(start=datetime(2000, 6, 1, tzinfo=UTC), end=datetime(2000, 6, 1, 1, tzinfo=UTC))
+
+    with django_assert_max_num_queries(4):  # user, count, page
+        page = auth_client.get("/api/v1/calendars/events", window)
+    with django_assert_max_num_queries(6):  # user, connection, event count, calendars, one channel
+        state = auth_client.get("/api/v1/calendars/connection")
+
+    assert page.status_code == 200 and len(page.json()["results"]) == 20 and page.json()["next"]
+    assert state.status_code == 200 and state.json()["event_count"] == 30
+
+
 def test_events_in_a_window(google, auth_client, connection):
     base = datetime(2030, 1, 10, 9, tzinfo=UTC)
     for hours, summary in [(0, "inside"), (30, "later"), (-30, "earlier")]:

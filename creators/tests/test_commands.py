@@ -74,13 +74,16 @@ def test_import_rejects_values_the_columns_cannot_hold(tmp_path, auth_client):
         '{"platform": "tiktok", "handle": "nan_rate", "engagement_rate": NaN}',
         json.dumps({"platform": "tiktok", "handle": "huge", "followers": 2**63}),
         json.dumps({"platform": "tiktok", "handle": "fine", "followers": 2**63 - 1, "engagement_rate": 1.5}),
+        json.dumps({"platform": "tiktok", "handle": "long_mail",
+                    "contact_email": "a" * 64 + "@" + ".".join(["b" * 63] * 4)}),  # valid form, 320 chars
     ]
     path = tmp_path / "creators.jsonl"
     path.write_text("\n".join(lines) + "\n")
     out, err = run("import_creators", str(path))
-    assert "3 rows read, 1 created, 0 updated, 2 rejected" in out
+    assert "4 rows read, 1 created, 0 updated, 3 rejected" in out
     assert "line 1: engagement_rate: A valid finite number is required." in err
     assert "line 2: followers: Ensure this value is less than or equal to" in err
+    assert "line 4: contact_email: Ensure this field has no more than 254 characters." in err
     assert list(Creator.objects.values_list("handle", flat=True)) == ["fine"]
     assert auth_client.get("/api/v1/simple/creator/search").status_code == 200
 

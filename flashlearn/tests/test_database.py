@@ -249,3 +249,24 @@ def test_the_pool_really_serves_queries_on_postgres():
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
     assert connection.pool is not None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"pool_mode": "transactional"}, "DB_POOL_MODE is 'transactional'"),
+        ({"pool_min": 5, "pool_max": 2}, "DB_POOL_MIN_SIZE/DB_POOL_MAX_SIZE/DB_POOL_TIMEOUT are 5/2/5.0"),
+        ({"pool_min": 0, "pool_max": 0}, "are 0/0/5.0"),
+        ({"pool_timeout": 0}, "are 2/10/0"),
+    ],
+)
+def test_bad_pool_settings_stop_start_up_instead_of_failing_every_request(kwargs, expected):
+    # psycopg_pool itself would only raise ValueError at the first query: a 500 per request.
+    with pytest.raises(ImproperlyConfigured, match="Fix: ") as info:
+        database_config(f"postgres://u:{PASSWORD}@h:5432/flash", **kwargs)
+    assert expected in str(info.value) and PASSWORD not in str(info.value)
+
+
+def test_pool_mode_session_and_min_size_zero_are_accepted():
+    config = database_config("postgres://u:p@h:5432/flash", pool_mode="Session", pool_min=0, pool_max=1)
+    assert config["OPTIONS"]["pool"]["min_size"] == 0

@@ -439,3 +439,18 @@ async def test_database_down_during_replay_closes_1013_and_detaches(people, monk
     await closed_with(comm, 1013)
     await comm.disconnect()
     assert people["session"].pk not in hub().sessions
+
+
+async def test_layer_failure_on_disconnect_still_clears_presence(people, monkeypatch):
+    from messaging.hub import hub
+
+    comm = await connect(people["member"], people["session"].pk)
+    layer = hub().layer
+
+    async def broken(*args, **kwargs):
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(layer, "group_discard", broken)
+    await comm.disconnect()
+    assert await presence.online(people["session"].pk) == []
+    assert people["session"].pk not in hub().sessions

@@ -175,6 +175,17 @@ def test_admin_links_live_session_captions(client, user):
     assert b"hello class" in response.content and b"/admin/messaging/livesession/42/change/" in response.content
 
 
+def test_admin_segment_list_does_not_query_per_speaker(client, user, django_assert_max_num_queries):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    for i in range(6):
+        speaker = make_user(f"speaker{i}@example.com")
+        TranscriptSegment.objects.create(stream=f"user-{speaker.pk}", speaker=speaker, text=f"s{i}", start=0, end=1)
+    with django_assert_max_num_queries(8):
+        assert client.get("/admin/transcription/transcriptsegment/").status_code == 200
+
+
 @pytest.mark.redis
 def test_status_sums_processes_through_redis(settings):
     from transcription.registry import PROCESS_ID, process_statuses, publish_process_status
