@@ -67,6 +67,11 @@ class GoogleConnectApi(APIView):
         return Response({"authorization_url": services.oauth_start(user=request.user)})
 
 
+def _with_query(url: str, **params: str) -> str:
+    """`url` with `params` appended, whether or not it already has a query (e.g. ?tab=calendar)."""
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
 class GoogleCallbackApi(APIView):
     """Reached by the browser redirect from Google: no bearer header, the signed state names the user."""
 
@@ -89,10 +94,10 @@ class GoogleCallbackApi(APIView):
                                                  error=data.validated_data["error"] or None)
         except DomainError as exc:
             if return_url:
-                return HttpResponseRedirect(f"{return_url}?{urlencode({'status': 'error', 'code': exc.code})}")
+                return HttpResponseRedirect(_with_query(return_url, status="error", code=exc.code))
             raise
         if return_url:
-            return HttpResponseRedirect(f"{return_url}?{urlencode({'status': 'connected'})}")
+            return HttpResponseRedirect(_with_query(return_url, status="connected"))
         return Response(ConnectionOutput(connection).data)
 
 

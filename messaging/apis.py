@@ -31,6 +31,10 @@ class SessionOutputSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     ended_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    visibility = serializers.ChoiceField(choices=LiveSession.Visibility.choices)
+    invite_code = serializers.CharField(
+        required=False, help_text="Only in the host's copy: the code that lets others join a private session."
+    )
     my_role = serializers.ChoiceField(choices=["host", "participant"])
     unread_count = serializers.IntegerField()
     member_count = serializers.IntegerField()
@@ -49,12 +53,16 @@ class MessageOutputSerializer(serializers.Serializer):
 
 
 def session_out(session: LiveSession) -> dict:
-    return {
+    my_role = getattr(session, "my_role", None)
+    out = {
         **session_payload(session),
-        "my_role": getattr(session, "my_role", None),
+        "my_role": my_role,
         "unread_count": getattr(session, "unread_count", 0),
         "member_count": getattr(session, "member_count", None),
     }
+    if my_role == "host":
+        out["invite_code"] = session.invite_code
+    return out
 
 
 class SessionPagination(PageNumberPagination):
@@ -71,6 +79,9 @@ class LiveSessionListCreateApi(APIView):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         scheduled_for = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        visibility = serializers.ChoiceField(
+            choices=LiveSession.Visibility.choices, required=False, default=LiveSession.Visibility.PRIVATE
+        )
 
     @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
     def get(self, request):
@@ -95,6 +106,7 @@ class LiveSessionDetailApi(APIView):
         title = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
         scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+        visibility = serializers.ChoiceField(choices=LiveSession.Visibility.choices, required=False)
 
     @extend_schema(responses=SessionOutputSerializer)
     def get(self, request, session_id: int):
@@ -115,11 +127,31 @@ class LiveSessionDetailApi(APIView):
 
 
 class LiveSessionJoinApi(APIView):
-    @extend_schema(request=None, responses={200: SessionOutputSerializer, 201: SessionOutputSerializer})
+    class InputSerializer(serializers.Serializer):
+        invite_code = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: SessionOutputSerializer, 201: SessionOutputSerializer},
+        description="A public session joins by id; a private one needs `invite_code`. A wrong or missing code "
+        "is the same 404 as an unknown id.",
+    )
     def post(self, request, session_id: int):
-        _, created = services.live_session_join(user=request.user, session_id=session_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, created = services.live_session_join(
+            user=request.user, session_id=session_id, invite_code=data.validated_data.get("invite_code")
+        )
         session = selectors.session_detail_for_member(user=request.user, session_id=session_id)
         return Response(session_out(session), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class LiveSessionInviteRotateApi(APIView):
+    @extend_schema(request=None, responses=SessionOutputSerializer,
+                   description="Host only: a new `invite_code`; the old one stops working.")
+    def post(self, request, session_id: int):
+        services.live_session_invite_rotate(user=request.user, session_id=session_id)
+        return Response(session_out(selectors.session_detail_for_member(user=request.user, session_id=session_id)))
 
 
 class LiveSessionLeaveApi(APIView):

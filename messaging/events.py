@@ -57,6 +57,7 @@ def session_payload(session: LiveSession) -> dict:
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "created_at": session.created_at.isoformat(),
+        "visibility": session.visibility,
     }
 
 

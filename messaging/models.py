@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -5,6 +7,12 @@ from django.utils import timezone
 
 MESSAGE_BODY_MAX = 4000
 CLIENT_ID_MAX = 64
+INVITE_CODE_MAX = 64
+
+
+def new_invite_code() -> str:
+    """32 URL-safe characters, 192 random bits: guessing one is hopeless, so only holders can join."""
+    return secrets.token_urlsafe(24)
 
 
 class LiveSession(models.Model):
@@ -13,6 +21,10 @@ class LiveSession(models.Model):
         LIVE = "live"
         ENDED = "ended"
 
+    class Visibility(models.TextChoices):
+        PUBLIC = "public"  # anyone signed in can join by id
+        PRIVATE = "private"  # joining needs the invite code
+
     host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hosted_live_sessions")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="", max_length=5000)
@@ -20,6 +32,8 @@ class LiveSession(models.Model):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
+    invite_code = models.CharField(max_length=INVITE_CODE_MAX, unique=True, default=new_invite_code, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -30,6 +44,9 @@ class LiveSession(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["scheduled", "live", "ended"]), name="messaging_livesession_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=["public", "private"]), name="messaging_livesession_visibility_valid"
             ),
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True)

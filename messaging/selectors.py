@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -46,14 +47,26 @@ def session_get_for_host(*, user, session_id: int) -> LiveSession:
     return membership.session
 
 
-def session_get_joinable(*, session_id: int) -> LiveSession:
-    """Any session can be joined by its id (the id is the invitation)."""
+def session_get_joinable(*, session_id: int, invite_code: str | None = None) -> LiveSession:
+    """A public session by its id alone; a private one only with its invite code.
+
+    A wrong or missing code is the same NotFound as an unknown id, so ids reveal nothing.
+    """
     if not id_in_range(session_id):
         raise NotFound("Live session not found.")
     try:
-        return LiveSession.objects.get(pk=session_id)
+        session = LiveSession.objects.get(pk=session_id)
     except (LiveSession.DoesNotExist, ValueError, TypeError):
         raise NotFound("Live session not found.") from None
+    if session.visibility != LiveSession.Visibility.PUBLIC and not invite_code_matches(session, invite_code):
+        raise NotFound("Live session not found.")
+    return session
+
+
+def invite_code_matches(session: LiveSession, invite_code) -> bool:
+    if not isinstance(invite_code, str) or not invite_code:
+        return False
+    return secrets.compare_digest(session.invite_code.encode(), invite_code.encode())
 
 
 def _unread_subquery(user) -> Subquery:

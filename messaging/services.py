@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from flashlearn.errors import Conflict, DomainError, NotFound
 from messaging import events
-from messaging.models import CLIENT_ID_MAX, MESSAGE_BODY_MAX, LiveSession, Membership, Message
+from messaging.models import CLIENT_ID_MAX, MESSAGE_BODY_MAX, LiveSession, Membership, Message, new_invite_code
 from messaging.selectors import (
+    id_in_range,
     membership_get,
     message_get_for_author,
     session_get_for_host,
@@ -59,8 +60,11 @@ def clean_client_id(client_id) -> str | None:
 
 
 @transaction.atomic
-def live_session_create(*, host, title: str, description: str = "", scheduled_for=None) -> LiveSession:
-    session = LiveSession.objects.create(host=host, title=title, description=description, scheduled_for=scheduled_for)
+def live_session_create(*, host, title: str, description: str = "", scheduled_for=None,
+                        visibility: str = LiveSession.Visibility.PRIVATE) -> LiveSession:
+    session = LiveSession.objects.create(
+        host=host, title=title, description=description, scheduled_for=scheduled_for, visibility=visibility
+    )
     Membership.objects.create(session=session, user=host, role=Membership.Role.HOST)
     return session
 
@@ -72,7 +76,7 @@ def _announce_session(session: LiveSession) -> None:
 @transaction.atomic
 def live_session_update(*, user, session_id: int, fields: dict) -> LiveSession:
     session = session_get_for_host(user=user, session_id=session_id)
-    allowed = {"title", "description", "scheduled_for"}
+    allowed = {"title", "description", "scheduled_for", "visibility"}
     for name, value in fields.items():
         if name in allowed:
             setattr(session, name, value)
@@ -86,6 +90,15 @@ def live_session_delete(*, user, session_id: int) -> None:
     session = session_get_for_host(user=user, session_id=session_id)
     session.delete()
     events.broadcast_on_commit(session_id, {"type": "session.deleted", "session_id": session_id})
+
+
+@transaction.atomic
+def live_session_invite_rotate(*, user, session_id: int) -> LiveSession:
+    """A new invite code; the old one stops working at once. Members stay members."""
+    session = _locked_for_host(user=user, session_id=session_id)
+    session.invite_code = new_invite_code()
+    session.save(update_fields=["invite_code", "updated_at"])
+    return session
 
 
 def _locked_for_host(*, user, session_id: int) -> LiveSession:
@@ -117,12 +130,16 @@ def live_session_end(*, user, session_id: int) -> LiveSession:
     return session
 
 
-def live_session_join(*, user, session_id: int) -> tuple[Membership, bool]:
-    """Idempotent: joining twice returns the existing membership (also when two joins race)."""
-    session = session_get_joinable(session_id=session_id)
-    existing = Membership.objects.filter(session=session, user=user).first()
+def live_session_join(*, user, session_id: int, invite_code: str | None = None) -> tuple[Membership, bool]:
+    """Join a public session by id, a private one with its invite code; NotFound otherwise.
+
+    Idempotent: joining twice returns the existing membership (also when two joins race), and a
+    member needs no code to "join" again.
+    """
+    existing = Membership.objects.filter(session_id=session_id, user=user).first() if id_in_range(session_id) else None
     if existing:
         return existing, False
+    session = session_get_joinable(session_id=session_id, invite_code=invite_code)
     if session.status == LiveSession.Status.ENDED:
         raise SessionEnded()
     try:

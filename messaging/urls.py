@@ -7,6 +7,7 @@ _routes = [
     ("live_sessions", apis.LiveSessionListCreateApi, "live-session-list"),
     ("live_sessions/<int:session_id>", apis.LiveSessionDetailApi, "live-session-detail"),
     ("live_sessions/<int:session_id>/join", apis.LiveSessionJoinApi, "live-session-join"),
+    ("live_sessions/<int:session_id>/invite/rotate", apis.LiveSessionInviteRotateApi, "live-session-invite-rotate"),
     ("live_sessions/<int:session_id>/leave", apis.LiveSessionLeaveApi, "live-session-leave"),
     ("live_sessions/<int:session_id>/start", apis.LiveSessionStartApi, "live-session-start"),
     ("live_sessions/<int:session_id>/end", apis.LiveSessionEndApi, "live-session-end"),

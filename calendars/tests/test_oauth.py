@@ -58,6 +58,20 @@ def test_callback_stores_the_connection(google, auth_client, api_client, user):
     assert connection.token_expires_at > timezone.now()
 
 
+def test_callback_redirects_to_the_front_end_when_a_return_url_is_set(google, auth_client, api_client, settings):
+    settings.CALENDAR_CONNECT_RETURN_URL = "https://app.example.com/settings?tab=calendar"
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+
+    connected = api_client.get(callback)
+    replayed = api_client.get(callback)
+
+    assert connected.status_code == 302
+    assert connected["Location"] == "https://app.example.com/settings?tab=calendar&status=connected"
+    assert replayed.status_code == 302
+    assert replayed["Location"] == "https://app.example.com/settings?tab=calendar&status=error&code=invalid_oauth_state"
+    assert CalendarConnection.objects.get().status == "active"
+
+
 def test_replayed_state_is_refused(google, auth_client, api_client):
     callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
     assert api_client.get(callback).status_code == 200
