@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import redis
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, JsonResponse
@@ -18,6 +19,10 @@ logger = logging.getLogger("flashlearn.errors")
 
 DATABASE_RETRY_AFTER_SECONDS = 5
 _DATABASE_DOWN = ("database_unavailable", "The database is unavailable. Retry later.")
+_CACHE_DOWN = ("cache_unavailable", "The cache is unavailable. Retry later.")
+# A dependency that is down: the database, or Redis (cache, channel layer). Each is a 503 with
+# Retry-After wherever in a request it surfaces, never a 500.
+DEPENDENCY_ERRORS = (OperationalError, InterfaceError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class DomainError(Exception):
@@ -106,8 +111,12 @@ _DRF_CODES = {
 }
 
 
-def database_unavailable_response() -> JsonResponse:
-    response = JsonResponse(error_body(*_DATABASE_DOWN), status=503)
+def _unavailable_body(exc: BaseException | None) -> dict:
+    return error_body(*(_CACHE_DOWN if isinstance(exc, redis.exceptions.RedisError) else _DATABASE_DOWN))
+
+
+def dependency_unavailable_response(exc: BaseException | None = None) -> JsonResponse:
+    response = JsonResponse(_unavailable_body(exc), status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
@@ -137,10 +146,10 @@ def api_exception_handler(exc, context):
 
 
 def _api_error_response(exc):
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc.__class__.__name__)
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        logger.warning("dependency unavailable: %s", exc.__class__.__name__)
         return Response(
-            error_body(*_DATABASE_DOWN), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+            _unavailable_body(exc), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
         )
     if isinstance(exc, DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
@@ -194,9 +203,9 @@ def page_not_found(request, exception=None):
 def server_error(request):
     exc = sys.exc_info()[1]
     request_id = getattr(request, "request_id", "")
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc.__class__.__name__, extra={"request_id": request_id})
-        return database_unavailable_response()
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        logger.warning("dependency unavailable: %s", exc.__class__.__name__, extra={"request_id": request_id})
+        return dependency_unavailable_response(exc)
     logger.error("unhandled exception", exc_info=exc is not None, extra={"request_id": request_id,
                                                                           "path": request.path})
     return server_error_response(request_id)

@@ -17,12 +17,11 @@ from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.middleware import clickjacking, common, csrf, security
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from flashlearn.errors import database_unavailable_response, server_error_response
+from flashlearn.errors import DEPENDENCY_ERRORS, dependency_unavailable_response, server_error_response
 
 access_log = logging.getLogger("flashlearn.request")
 error_log = logging.getLogger("flashlearn.errors")
@@ -112,12 +111,12 @@ class ErrorMiddleware:
         if isinstance(exception, (Http404, PermissionDenied, SuspiciousOperation, BadRequest)):
             return None  # Django answers these itself (404, 403, 400): they are not server errors
         request_id = getattr(request, "request_id", "")
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, DEPENDENCY_ERRORS):
             error_log.warning(
-                "database unavailable: %s", exception.__class__.__name__,
+                "dependency unavailable: %s", exception.__class__.__name__,
                 extra={"request_id": request_id, "path": request.path},
             )
-            return database_unavailable_response()
+            return dependency_unavailable_response(exception)
         error_log.error(
             "unhandled exception", exc_info=exception, extra={"request_id": request_id, "path": request.path}
         )

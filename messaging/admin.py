@@ -15,8 +15,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "host", "status", "visibility", "scheduled_for", "started_at", "ended_at", "message_count",
-                    "member_count"]
+    list_display = ["id", "title", "host", "status", "visibility", "scheduled_for", "started_at", "ended_at",
+                    "message_count", "member_count"]
     list_filter = ["status", "visibility"]
     search_fields = ["title", "host__email", "host__display_name"]
     raw_id_fields = ["host"]

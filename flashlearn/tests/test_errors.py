@@ -124,6 +124,14 @@ def test_database_error_in_a_plain_view_is_503_with_retry_after(client):
     assert SECRET_IN_EXCEPTION not in response.content.decode()
 
 
+@pytest.mark.parametrize("path", ["/api/v1/test/fail/redis", "/test/plain/redis"])
+def test_redis_down_in_a_view_is_503_cache_unavailable(client, path):
+    response = client.get(path)
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert _error(response)["code"] == "cache_unavailable"
+
+
 @pytest.mark.parametrize("path", ["/api/v1/test/fail/crash", "/test/plain/crash"])
 def test_unhandled_exception_is_a_generic_500_and_the_traceback_is_logged(client, caplog, path):
     with caplog.at_level(logging.ERROR, logger="flashlearn.errors"):

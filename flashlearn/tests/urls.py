@@ -5,6 +5,7 @@ Used with `@pytest.mark.urls("flashlearn.tests.urls")`; never part of the real U
 
 from __future__ import annotations
 
+import redis
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -58,11 +59,18 @@ class InsufficientCredits(DomainError):
     message = "Not enough credits."
 
 
+def ping_unreachable_redis() -> None:
+    """A real Redis client against a closed loopback port: raises redis's ConnectionError."""
+    redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1).ping()
+
+
 class FailingApi(PublicApi):
     """GET /api/v1/test/fail/<kind>: raises the named failure."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, kind: str):
+        if kind == "redis":
+            ping_unreachable_redis()
         failures = {
             "permission": PermissionDenied("no"),
             "drf-permission": exceptions.PermissionDenied(),
@@ -78,6 +86,8 @@ class FailingApi(PublicApi):
 
 
 def plain_failing_view(request, kind: str):
+    if kind == "redis":
+        ping_unreachable_redis()
     if kind == "operational":
         raise OperationalError(f"server closed the connection; {SECRET_IN_EXCEPTION}")
     if kind == "crash":

@@ -95,6 +95,8 @@ def test_lifecycle_start_end_host_only(cast):
 
 
 def test_join_and_leave(cast):
+    cast.session.visibility = LiveSession.Visibility.PUBLIC
+    cast.session.save()
     base = f"{API}/live_sessions/{cast.session.pk}"
     client = cast.client(cast.outsider)
     joined = client.post(f"{base}/join")
@@ -115,7 +117,10 @@ def test_host_cannot_leave(cast):
 def test_join_ended_or_missing_session(cast):
     cast.session.status = LiveSession.Status.ENDED
     cast.session.save()
-    response = cast.client(cast.outsider).post(f"{API}/live_sessions/{cast.session.pk}/join")
+    url = f"{API}/live_sessions/{cast.session.pk}/join"
+    # Without the code an ended private session is as unknown as any other id.
+    assert cast.client(cast.outsider).post(url).status_code == 404
+    response = cast.client(cast.outsider).post(url, {"invite_code": cast.session.invite_code}, format="json")
     assert response.status_code == 409 and response.json()["error"]["code"] == "session_ended"
     assert cast.client(cast.outsider).post(f"{API}/live_sessions/987654/join").status_code == 404
 
@@ -291,7 +296,10 @@ def test_session_role_selector(cast):
 
 def test_users_see_distinct_unread_counts(cast):
     third = UserFactory()
-    client_for(third).post(f"{API}/live_sessions/{cast.session.pk}/join")
+    joined = client_for(third).post(
+        f"{API}/live_sessions/{cast.session.pk}/join", {"invite_code": cast.session.invite_code}, format="json"
+    )
+    assert joined.status_code == 201
     MessageFactory(session=cast.session, author=third)
     assert cast.client(cast.member).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 1
     assert client_for(third).get(f"{API}/live_sessions").json()["results"][0]["unread_count"] == 0
@@ -327,3 +335,108 @@ def test_lists_do_not_query_per_row(cast, django_assert_max_num_queries):
         assert len(client.get(f"{API}/live_sessions").json()["results"]) == 6
     with django_assert_max_num_queries(4):
         assert len(client.get(f"{API}/live_sessions/{cast.session.pk}/messages").json()["results"]) == 8
+
+
+# --- Visibility and invite codes -----------------------------------------------------------
+
+
+def _join(user, session_id, **body):
+    return client_for(user).post(f"{API}/live_sessions/{session_id}/join", body or None, format="json")
+
+
+def test_private_join_without_or_with_wrong_code_is_the_same_404_as_a_missing_id(cast):
+    assert cast.session.visibility == LiveSession.Visibility.PRIVATE  # the default
+    missing = _join(cast.outsider, 987654)
+    assert missing.status_code == 404
+    for body in [{}, {"invite_code": ""}, {"invite_code": "wrong"}, {"invite_code": cast.session.invite_code[:-1]},
+                 {"invite_code": cast.session.invite_code + "x"}]:
+        response = _join(cast.outsider, cast.session.pk, **body)
+        assert response.status_code == 404 and response.json() == missing.json(), body
+    # A valid code of another session opens only that one.
+    other = LiveSessionFactory()
+    assert _join(cast.outsider, cast.session.pk, invite_code=other.invite_code).json() == missing.json()
+    assert not Membership.objects.filter(user=cast.outsider).exists()
+
+
+def test_private_join_with_the_code(cast):
+    response = _join(cast.outsider, cast.session.pk, invite_code=cast.session.invite_code)
+    assert response.status_code == 201 and response.json()["my_role"] == "participant"
+    assert Membership.objects.filter(session=cast.session, user=cast.outsider).count() == 1
+    assert _join(cast.outsider, cast.session.pk).status_code == 200  # a member needs no code again
+    assert "invite_code" not in response.json()
+
+
+def test_public_join_by_id(cast):
+    session = LiveSessionFactory(visibility=LiveSession.Visibility.PUBLIC)
+    response = _join(cast.outsider, session.pk)
+    assert response.status_code == 201 and response.json()["visibility"] == "public"
+    assert _join(cast.outsider, session.pk, invite_code="ignored").status_code == 200
+
+
+def test_host_sees_the_code_members_see_only_visibility(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}"
+    host_view = cast.client(cast.host).get(url).json()
+    assert host_view["visibility"] == "private" and host_view["invite_code"] == cast.session.invite_code
+    member_view = cast.client(cast.member).get(url).json()
+    assert member_view["visibility"] == "private" and "invite_code" not in member_view
+    host_list = cast.client(cast.host).get(f"{API}/live_sessions").json()["results"]
+    assert host_list[0]["invite_code"] == cast.session.invite_code
+    assert all("invite_code" not in s for s in cast.client(cast.member).get(f"{API}/live_sessions").json()["results"])
+
+
+def test_create_with_visibility_and_code(cast):
+    client = cast.client(cast.outsider)
+    private = client.post(f"{API}/live_sessions", {"title": "Default"}, format="json").json()
+    public = client.post(f"{API}/live_sessions", {"title": "Open", "visibility": "public"}, format="json").json()
+    assert private["visibility"] == "private" and public["visibility"] == "public"
+    assert len(private["invite_code"]) >= 22 and private["invite_code"] != public["invite_code"]
+    bad = client.post(f"{API}/live_sessions", {"title": "x", "visibility": "secret"}, format="json")
+    assert bad.status_code == 400 and "visibility" in bad.json()["error"]["fields"]
+
+
+def test_invite_codes_are_random_and_unique(db):
+    codes = {LiveSessionFactory().invite_code for _ in range(20)}
+    assert len(codes) == 20 and all(len(code) >= 22 for code in codes)  # 22 URL-safe chars = 128 bits
+
+
+def test_rotate_invalidates_the_old_code(cast):
+    old = cast.session.invite_code
+    for prefix in [API, ""]:  # canonical and alias
+        response = cast.client(cast.host).post(f"{prefix}/live_sessions/{cast.session.pk}/invite/rotate")
+        assert response.status_code == 200, response.content
+        new = response.json()["invite_code"]
+        assert new != old
+        old = new
+    assert _join(cast.outsider, cast.session.pk, invite_code=cast.session.invite_code).status_code == 404
+    assert _join(cast.outsider, cast.session.pk, invite_code=old).status_code == 201
+    assert cast.client(cast.member).get(f"{API}/live_sessions/{cast.session.pk}").status_code == 200  # still a member
+
+
+def test_rotate_host_only(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}/invite/rotate"
+    before = cast.session.invite_code
+    assert cast.client(cast.member).post(url).status_code == 403
+    assert cast.client(cast.outsider).post(url).status_code == 404
+    assert cast.client(cast.outsider).post(f"{API}/live_sessions/987654/invite/rotate").status_code == 404
+    cast.session.refresh_from_db()
+    assert cast.session.invite_code == before
+
+
+def test_patch_visibility_host_only(cast):
+    url = f"{API}/live_sessions/{cast.session.pk}"
+    assert cast.client(cast.member).patch(url, {"visibility": "public"}, format="json").status_code == 403
+    assert cast.client(cast.outsider).patch(url, {"visibility": "public"}, format="json").status_code == 404
+    cast.session.refresh_from_db()
+    assert cast.session.visibility == "private"
+    response = cast.client(cast.host).patch(url, {"visibility": "public"}, format="json")
+    assert response.status_code == 200 and response.json()["visibility"] == "public"
+    assert _join(cast.outsider, cast.session.pk).status_code == 201
+    cast.client(cast.host).patch(url, {"visibility": "private"}, format="json")
+    assert _join(UserFactory(), cast.session.pk).status_code == 404
+
+
+def test_session_broadcast_never_carries_the_code(cast, memory_layers):
+    from messaging.events import session_payload
+
+    assert session_payload(cast.session)["visibility"] == "private"
+    assert "invite_code" not in session_payload(cast.session)

@@ -128,7 +128,7 @@ def test_concurrent_sends_with_same_client_id_store_one_message():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_joins_make_one_membership():
-    session = LiveSessionFactory()
+    session = LiveSessionFactory(visibility="public")
     joiner = UserFactory()
     results = _race(6, lambda: services.live_session_join(user=joiner, session_id=session.pk))
     assert sum(created for _, created in results) == 1
