@@ -153,7 +153,7 @@ def test_live_session_roles_come_from_messaging(user):
 
     guest, outsider = make_user("guest@example.com"), make_user("out@example.com")
     session = messaging_services.live_session_create(host=user, title="Captions")
-    messaging_services.live_session_join(user=guest, session_id=session.pk)
+    messaging_services.live_session_join(user=guest, session_id=session.pk, invite_code=session.invite_code)
     stream = f"live-session-{session.pk}"
     assert access.can_speak(user=user, stream=stream)
     assert access.can_listen(user=guest, stream=stream) and not access.can_speak(user=guest, stream=stream)
