@@ -8,7 +8,7 @@ PORT ?= 8000
 # Local development defaults; production sets DEBUG=false and a real SECRET_KEY.
 export DEBUG ?= true
 
-.PHONY: run test test-postgres lint bench migrate install speech clean
+.PHONY: run test lint bench migrate install clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else \
