@@ -334,6 +334,8 @@ TRANSCRIPTION_MAX_AUDIO_RATE = env_float("TRANSCRIPTION_MAX_AUDIO_RATE", 8.0)  #
 TRANSCRIPTION_AUDIO_BURST_SECONDS = env_float("TRANSCRIPTION_AUDIO_BURST_SECONDS", 10.0)
 TRANSCRIPTION_POST_SPEECH_SILENCE = env_float("TRANSCRIPTION_POST_SPEECH_SILENCE", 0.4)
 TRANSCRIPTION_SHUTDOWN_GRACE = env_float("TRANSCRIPTION_SHUTDOWN_GRACE", 10.0)
+# Open sockets re-ask who may listen/speak once their answer is this old (leave, delete, grant revoked).
+TRANSCRIPTION_ACCESS_RECHECK_SECONDS = env_float("TRANSCRIPTION_ACCESS_RECHECK_SECONDS", 5.0)
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

@@ -93,6 +93,29 @@ class Outbox:
         return self.items.popleft()
 
 
+class AccessCache:
+    """Permission answers per stream, asked again once older than TRANSCRIPTION_ACCESS_RECHECK_SECONDS.
+
+    Sockets outlive permissions: leaving a live session, being removed from it, its deletion or a
+    revoked speaker grant reach open sockets within that many seconds (README, "## Transcription").
+    """
+
+    def __init__(self, user, check):
+        self.user, self.check = user, check
+        self.answers: dict[str, tuple[bool, float]] = {}
+
+    def remember(self, stream: str, allowed: bool) -> None:
+        self.answers[stream] = (allowed, time.monotonic())
+
+    async def allowed(self, stream: str) -> bool:
+        answer = self.answers.get(stream)
+        if answer is not None and time.monotonic() - answer[1] < settings.TRANSCRIPTION_ACCESS_RECHECK_SECONDS:
+            return answer[0]
+        allowed = await database_sync_to_async(self.check)(user=self.user, stream=stream)
+        self.remember(stream, allowed)
+        return allowed
+
+
 def transcription_frame(event: dict) -> dict:
     frame = {"type": "transcription", "text": event["text"], "final": event["final"], "stream": event["stream"],
              "seq": event["seq"], "timestamp": event["timestamp"]}
@@ -168,7 +191,8 @@ class ListenerSocket(TranscriptionSocket):
             stream = self.stream_from_route()
         except InvalidStream as exc:
             return await self.refuse(CLOSE_BAD_STREAM, exc.code, exc.message)
-        if not await database_sync_to_async(access.can_listen)(user=self.scope["user"], stream=stream):
+        self.access = AccessCache(self.scope["user"], access.can_listen)
+        if not await self.access.allowed(stream):
             return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not listen to this stream.")
         await self.start_listening([groups.stream_group(stream)])
 
@@ -186,7 +210,21 @@ class ListenerSocket(TranscriptionSocket):
             await self.send_json(transcription_frame(event))
 
     async def transcription_event(self, event):
+        if self.closing:
+            return
+        if not await self.access.allowed(event["stream"]):
+            return await self.revoke()
         self.outbox.put(event)
+
+    async def revoke(self) -> None:
+        """Access lost (left the session, removed, session deleted): nothing more goes out; close 4403."""
+        writer = getattr(self, "writer", None)
+        if writer is not None:
+            writer.cancel()
+        for group in self.group_names:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.group_names = []
+        await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may no longer listen to this stream.")
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is not None:
@@ -207,18 +245,14 @@ class ListenerSocket(TranscriptionSocket):
 
 
 class AllStreamsSocket(ListenerSocket):
-    """`/ws` (seed-compatible): every stream the caller may listen to, checked once per stream."""
+    """`/ws` (seed-compatible): every stream the caller may listen to; a lost stream is skipped, not closed."""
 
     async def connect(self):
-        self.allowed: dict[str, bool] = {}
+        self.access = AccessCache(self.scope["user"], access.can_listen)
         await self.start_listening([groups.ALL_STREAMS])
 
     async def transcription_event(self, event):
-        stream = event["stream"]
-        if stream not in self.allowed:
-            self.allowed[stream] = await database_sync_to_async(access.can_listen)(
-                user=self.scope["user"], stream=stream)
-        if self.allowed[stream]:
+        if await self.access.allowed(event["stream"]):
             self.outbox.put(event)
 
 
@@ -229,7 +263,7 @@ class StatusSocket(TranscriptionSocket):
     interval = 1.0
 
     async def connect(self):
-        self.allowed: dict[str, bool] = {}
+        self.access = AccessCache(self.scope["user"], access.can_listen)
         await self.accept_socket()
         self.sender = asyncio.create_task(self.send_forever())
 
@@ -237,10 +271,7 @@ class StatusSocket(TranscriptionSocket):
         current = await database_sync_to_async(status.engine_status)()
         streams = {}
         for name, state in current["streams"].items():
-            if name not in self.allowed:
-                self.allowed[name] = await database_sync_to_async(access.can_listen)(
-                    user=self.scope["user"], stream=name)
-            if self.allowed[name]:
+            if await self.access.allowed(name):
                 streams[name] = state
         current["streams"] = streams
         return current
@@ -277,7 +308,8 @@ class AudioSocket(TranscriptionSocket):
             self.stream = self.stream_from_route()
         except InvalidStream as exc:
             return await self.refuse(CLOSE_BAD_STREAM, exc.code, exc.message)
-        if not await database_sync_to_async(access.can_speak)(user=user, stream=self.stream):
+        self.access = AccessCache(user, access.can_speak)
+        if not await self.access.allowed(self.stream):
             return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not speak on this stream.")
         await self.accept_socket()
         client = engine_client(stream=self.stream, speaker_id=user.pk, reply_channel=self.channel_name)
@@ -301,6 +333,8 @@ class AudioSocket(TranscriptionSocket):
     async def receive(self, text_data=None, bytes_data=None):
         if self.engine is None:
             return
+        if not await self.access.allowed(self.stream):
+            return await self.revoke()
         if bytes_data is not None:
             return await self.receive_audio(bytes_data)
         try:
@@ -331,7 +365,16 @@ class AudioSocket(TranscriptionSocket):
                                          "dropped.", retry_after=round(wait, 2))
         await self.engine.feed(data)
 
+    async def revoke(self) -> None:
+        """The speaker lost the right (left, removed, grant revoked, session deleted): close 4403 now,
+        then end the stream as on any disconnect (audio already received is flushed as a final)."""
+        await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may no longer speak on this stream.")
+        await self.release_engine()
+
     async def disconnect(self, code):
+        await self.release_engine()
+
+    async def release_engine(self) -> None:
         client, self.engine = self.engine, None
         if client is not None:
             try:
