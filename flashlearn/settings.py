@@ -16,8 +16,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core -------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+# Writing migrations serves nothing and signs nothing, so it needs no secret even with DEBUG off
+# (CI and hooks run `makemigrations --check` without one). Everything else refuses to start.
+_KEYLESS_COMMANDS = {"makemigrations"}
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG and not (len(sys.argv) > 1 and sys.argv[1] in _KEYLESS_COMMANDS):
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Production refuses to start without it: set SECRET_KEY "
             "to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "

@@ -59,3 +59,17 @@ def test_missing_protective_middleware_is_flagged_by_subclass(settings):
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
     (warning,) = required_middleware(None)
     assert warning.id == "flashlearn.W001" and "CsrfViewMiddleware" in warning.msg
+
+
+def test_makemigrations_check_runs_without_a_secret_key():
+    # makemigrations peeks at the migration history; give it a closed loopback port, not a real host.
+    env = production_env(SECRET_KEY=None, DATABASE_URL="postgres://u:p@127.0.0.1:1/x")
+    result = manage("makemigrations", "--check", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_runtime_commands_still_refuse_without_a_secret_key():
+    result = manage("migrate", "--plan", env=production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
