@@ -46,8 +46,3 @@ class ProtectionUnavailable(ServiceUnavailable):
 
     code = "auth_protection_unavailable"
     message = "Sign-in is temporarily unavailable. Retry later."
-
-
-class InvalidInput(DomainError):
-    code = "validation_error"
-    message = "The request has invalid fields."

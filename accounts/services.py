@@ -16,7 +16,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import lockout
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidInput, TokenExpired, TokenInvalid
+from accounts.errors import EmailTaken, InvalidCredentials, TokenExpired, TokenInvalid
 from accounts.models import AuthEvent, Profile, User
 from accounts.request_meta import RequestMeta
 from accounts.stats import CACHE_ERRORS, stat_incr
@@ -27,7 +27,7 @@ from accounts.tokens import (
     refresh_tokens_revoke_all,
     token_pair_issue,
 )
-from flashlearn.errors import Conflict
+from flashlearn.errors import Conflict, InvalidInput
 
 logger = logging.getLogger("accounts")
 
@@ -142,7 +142,7 @@ def password_change(*, user: User, old_password: str, new_password: str, meta: R
     lockout.login_lock_check(email=user.email, ip=meta.ip)
     if not user.check_password(old_password):
         lockout.login_failure_record(email=user.email, ip=meta.ip)
-        raise InvalidInput(fields={"old_password": ["The current password is incorrect."]})
+        raise InvalidInput.on("old_password", "The current password is incorrect.")
     _password_check(new_password, user=user, field="new_password")
     user.set_password(new_password)  # hashed here, outside the transaction
     with transaction.atomic():

@@ -41,6 +41,17 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+class InvalidInput(DomainError):
+    """A service found a field invalid: a 400 with `fields`, like a serializer's ValidationError."""
+
+    code = "validation_error"
+    message = "The request has invalid fields."
+
+    @classmethod
+    def on(cls, field: str, problem: str, **kwargs) -> InvalidInput:
+        return cls(fields={field: [problem]}, **kwargs)
+
+
 class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flashlearn.errors import Conflict, DomainError, NotFound
+from flashlearn.errors import Conflict, InvalidInput, NotFound
 from messaging import events
 from messaging.models import CLIENT_ID_MAX, MESSAGE_BODY_MAX, LiveSession, Membership, Message, new_invite_code
 from messaging.selectors import (
@@ -18,12 +18,6 @@ from messaging.selectors import (
 )
 
 
-class InvalidInput(DomainError):
-    status_code = 400
-    code = "validation_error"
-    message = "The request has invalid fields."
-
-
 class SessionEnded(Conflict):
     code = "session_ended"
     message = "This live session has ended."
@@ -33,16 +27,12 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
-def _invalid(field: str, problem: str) -> InvalidInput:
-    return InvalidInput(fields={field: [problem]})
-
-
 def clean_body(body) -> str:
     if not isinstance(body, str):
-        raise _invalid("body", "Must be a string.")
+        raise InvalidInput.on("body", "Must be a string.")
     body = body.strip()
     if not body:
-        raise _invalid("body", "May not be blank.")
+        raise InvalidInput.on("body", "May not be blank.")
     if len(body) > MESSAGE_BODY_MAX:
         raise InvalidInput(code="body_too_long", fields={"body": [f"At most {MESSAGE_BODY_MAX} characters."]})
     return body
@@ -52,7 +42,7 @@ def clean_client_id(client_id) -> str | None:
     if client_id is None or client_id == "":
         return None
     if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
-        raise _invalid("client_id", f"Must be a string of at most {CLIENT_ID_MAX} characters.")
+        raise InvalidInput.on("client_id", f"Must be a string of at most {CLIENT_ID_MAX} characters.")
     return client_id
 
 
@@ -233,10 +223,10 @@ def membership_mark_read(*, user, session_id: int, message_id) -> tuple[Membersh
     Never backwards: a late, older receipt is a no-op. A move is broadcast as a `read` event.
     """
     if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
-        raise _invalid("message_id", "Must be a positive integer.")
+        raise InvalidInput.on("message_id", "Must be a positive integer.")
     membership = membership_get(user=user, session_id=session_id)
     if not Message.objects.filter(pk=message_id, session_id=session_id).exists():
-        raise _invalid("message_id", "No such message in this session.")
+        raise InvalidInput.on("message_id", "No such message in this session.")
     with transaction.atomic():
         moved = Membership.objects.filter(pk=membership.pk).filter(
             Q(last_read_message__isnull=True) | Q(last_read_message_id__lt=message_id)
