@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.fields import empty
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -120,15 +123,24 @@ class PasswordChangeApi(APIView):
         return Response(tokens)
 
 
-def _parsed(parser, value):
-    try:
-        return parser(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(list(exc.messages)) from None
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
 
 
-def _text(max_length: int) -> serializers.CharField:
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, allow_null=True)
+class ProfileText(serializers.CharField):
+    """Optional text (null or "" clears it) turned into its canonical form by `parser`, one of
+    accounts.profile_fields' parsers, whose ValidationError becomes this field's error."""
+
+    def __init__(self, max_length: int, parser, **kwargs):
+        self.parser = parser
+        super().__init__(max_length=max_length, required=False, allow_blank=True, allow_null=True, **kwargs)
+
+    def run_validation(self, data=empty):
+        value = super().run_validation(data)
+        try:
+            return self.parser(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from None
 
 
 class AuthProfileOutput(serializers.Serializer):
@@ -153,19 +165,19 @@ class AuthProfileInput(serializers.Serializer):
     """Every field optional (PATCH); null or "" clears a field. Unknown fields are refused, so a
     typo cannot look like a successful save; `email` is read-only."""
 
-    display_name = _text(150)
-    bio = _text(2000)
-    phone = _text(40)
-    work_email = _text(254)
-    date_of_birth = _text(10)
-    website = _text(200)
-    linkedin = _text(200)
-    twitter = _text(200)
-    github = _text(200)
-    timezone = _text(64)
-    emergency_contact_name = _text(150)
-    emergency_contact_phone = _text(40)
-    emergency_contact_email = _text(254)
+    display_name = ProfileText(150, _stripped)
+    bio = ProfileText(2000, _stripped)
+    phone = ProfileText(40, profile_fields.parse_phone)
+    work_email = ProfileText(254, profile_fields.parse_email)
+    date_of_birth = ProfileText(10, profile_fields.parse_date_of_birth)
+    website = ProfileText(200, profile_fields.parse_website)
+    linkedin = ProfileText(200, partial(profile_fields.parse_social, "linkedin"))
+    twitter = ProfileText(200, partial(profile_fields.parse_social, "twitter"))
+    github = ProfileText(200, partial(profile_fields.parse_social, "github"))
+    timezone = ProfileText(64, profile_fields.parse_timezone)
+    emergency_contact_name = ProfileText(150, _stripped)
+    emergency_contact_phone = ProfileText(40, profile_fields.parse_phone)
+    emergency_contact_email = ProfileText(254, profile_fields.parse_email)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -179,45 +191,6 @@ class AuthProfileInput(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
-
-    def validate_display_name(self, value):
-        return (value or "").strip()
-
-    def validate_bio(self, value):
-        return (value or "").strip()
-
-    def validate_emergency_contact_name(self, value):
-        return (value or "").strip()
-
-    def validate_phone(self, value):
-        return _parsed(profile_fields.parse_phone, value)
-
-    def validate_emergency_contact_phone(self, value):
-        return _parsed(profile_fields.parse_phone, value)
-
-    def validate_work_email(self, value):
-        return _parsed(profile_fields.parse_email, value)
-
-    def validate_emergency_contact_email(self, value):
-        return _parsed(profile_fields.parse_email, value)
-
-    def validate_date_of_birth(self, value):
-        return _parsed(profile_fields.parse_date_of_birth, value)
-
-    def validate_website(self, value):
-        return _parsed(profile_fields.parse_website, value)
-
-    def validate_linkedin(self, value):
-        return _parsed(lambda v: profile_fields.parse_social("linkedin", v), value)
-
-    def validate_twitter(self, value):
-        return _parsed(lambda v: profile_fields.parse_social("twitter", v), value)
-
-    def validate_github(self, value):
-        return _parsed(lambda v: profile_fields.parse_social("github", v), value)
-
-    def validate_timezone(self, value):
-        return _parsed(profile_fields.parse_timezone, value)
 
 
 class ProfileApi(APIView):
