@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from bench.core import ROOT, Row, bench_env, daphne, free_port
+from bench.core import ROOT, Row, bench_env, daphne, free_port, load_rows
 from bench.loadgen import WRK, measure
 
 SECTION = "accounts"
@@ -122,14 +122,6 @@ def _client_load(port: int, method: str, path: str, body: bytes | None, *, durat
     return Result(len(latencies) / elapsed, pct(0.5), pct(0.99), len(latencies), errors[0])
 
 
-def _rows(name: str, value, reference: str, ref, note: str) -> list[Row]:
-    return [
-        Row(SECTION, f"{name} req/s", value.rps, "req/s", reference, ref.rps, True, note),
-        Row(SECTION, f"{name} p50", value.p50_ms, "ms", reference, ref.p50_ms, False),
-        Row(SECTION, f"{name} p99", value.p99_ms, "ms", reference, ref.p99_ms, False),
-    ]
-
-
 def run(args) -> list[Row]:
     duration = args.duration
     scratch = None
@@ -177,11 +169,11 @@ def run(args) -> list[Row]:
     argon, pbkdf2 = hashes["argon2"], hashes["pbkdf2"]
     tool = "wrk" if WRK else "asyncio client"
     return [
-        *_rows("login (Argon2id, daphne)", login, "GET /healthz, same server and client", health_same_client,
-               f"{LOGIN_CLIENTS} keep-alive clients, {database}; one hash per login"),
+        *load_rows(SECTION, "login (Argon2id, daphne)", login, "GET /healthz, same server and client",
+                   health_same_client, f"{LOGIN_CLIENTS} keep-alive clients, {database}; one hash per login"),
         Row(SECTION, "password hash per call (Argon2id 19 MiB t=2 p=1)", argon["ms"], "ms",
             f"Django PBKDF2 ({pbkdf2['params']:,} iterations)", pbkdf2["ms"], False,
             f"{argon['calls']} and {pbkdf2['calls']} calls, one core"),
-        *_rows("GET /api/v1/auth/profile (bearer)", profile, "GET /healthz, same server", health,
-               f"{tool}, {GET_CONNECTIONS} conns, {database}"),
+        *load_rows(SECTION, "GET /api/v1/auth/profile (bearer)", profile, "GET /healthz, same server", health,
+                   f"{tool}, {GET_CONNECTIONS} conns, {database}"),
     ]

@@ -43,6 +43,25 @@ class Row:
         return self.reference_value / self.value
 
 
+def load_rows(section: str, name: str, value, reference: str, ref, note: str = "") -> list[Row]:
+    """req/s, p50 and p99 of one load measurement beside a reference one (both have rps, p50_ms, p99_ms)."""
+    return [
+        Row(section, f"{name} req/s", value.rps, "req/s", reference, ref.rps, True, note),
+        Row(section, f"{name} p50", value.p50_ms, "ms", reference, ref.p50_ms, False),
+        Row(section, f"{name} p99", value.p99_ms, "ms", reference, ref.p99_ms, False),
+    ]
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def print_table(rows: list[Row]) -> None:
     header = ("section", "benchmark", "value", "unit", "reference", "ref value", "ratio", "note")
     lines = [header]
@@ -105,12 +124,7 @@ def server(argv: list[str], *, port: int, env: dict[str, str] | None = None, rea
                 raise RuntimeError(f"{exc}; {' '.join(argv[:4])} said:\n{log.read()[-3000:]}") from None
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def daphne(port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):

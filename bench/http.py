@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 
-from bench.core import ROOT, Row, bench_env, free_port, server
+from bench.core import ROOT, Row, bench_env, free_port, load_rows, server
 from bench.loadgen import WRK, Load, measure
 
 SECTION = "http"
@@ -74,14 +74,6 @@ def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "dap
     return server(argv, port=port, env=env)
 
 
-def _rows(name: str, value: Load, reference: str, ref: Load, note: str) -> list[Row]:
-    return [
-        Row(SECTION, f"{name} req/s", value.rps, "req/s", reference, ref.rps, True, note),
-        Row(SECTION, f"{name} p50", value.p50_ms, "ms", reference, ref.p50_ms, False),
-        Row(SECTION, f"{name} p99", value.p99_ms, "ms", reference, ref.p99_ms, False),
-    ]
-
-
 def run(args) -> list[Row]:
     duration = args.duration
     env = production_env()
@@ -100,10 +92,10 @@ def run(args) -> list[Row]:
 
     rows = [
         Row(SECTION, "ceiling: Starlette /healthz under uvicorn", ceiling.rps, "req/s", note=f"machine ceiling; {how}"),
-        *_rows("/healthz daphne", health, "same app, uvicorn", uv_health, how),
+        *load_rows(SECTION, "/healthz daphne", health, "same app, uvicorn", uv_health, how),
         Row(SECTION, "/healthz daphne req/s", health.rps, "req/s", "Starlette ceiling", ceiling.rps, True,
             "Django + middleware overhead"),
-        *_rows(f"/bench/rows DRF+{database} daphne", rows_load, "same app, uvicorn", uv_rows, how),
+        *load_rows(SECTION, f"/bench/rows DRF+{database} daphne", rows_load, "same app, uvicorn", uv_rows, how),
         Row(SECTION, f"/bench/rows DRF+{database} daphne req/s", rows_load.rps, "req/s", "/healthz daphne",
             health.rps, True, "cost of DRF + 2 queries"),
     ]

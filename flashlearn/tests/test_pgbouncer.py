@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.core import free_port
+from bench.core import free_port, stop_process
 from flashlearn.tests.helpers import manage, project_env
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -117,12 +117,7 @@ def pgbouncer(pg: dict, name: str, port: int):
         _wait_for_port(port, proc, log)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
