@@ -11,7 +11,9 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db.migrations.operations import AddIndex, RunSQL
 
 
-class AddIndexOnPostgres(AddIndex):
+class PostgresOnly:
+    """Mixin for a migration operation that touches the database only on PostgreSQL."""
+
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
@@ -20,20 +22,14 @@ class AddIndexOnPostgres(AddIndex):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
+
+class AddIndexOnPostgres(PostgresOnly, AddIndex):
     def describe(self) -> str:
         return f"{super().describe()} (PostgreSQL only)"
 
 
-class RunSQLOnPostgres(RunSQL):
+class RunSQLOnPostgres(PostgresOnly, RunSQL):
     """Raw SQL with no model-state effect, run only on PostgreSQL."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class TrigramExtensionKept(TrigramExtension):
