@@ -35,10 +35,6 @@ def membership_get(*, user, session_id: int) -> Membership:
         raise NotFound("Live session not found.") from None
 
 
-def session_get_for_member(*, user, session_id: int) -> LiveSession:
-    return membership_get(user=user, session_id=session_id).session
-
-
 def session_get_for_host(*, user, session_id: int) -> LiveSession:
     """The session if `user` hosts it; Forbidden for other members, NotFound for outsiders."""
     membership = membership_get(user=user, session_id=session_id)
