@@ -16,11 +16,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # --- Core -------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+# The management command this process runs, if any: two settings below depend on it.
+MANAGE_COMMAND = sys.argv[1] if len(sys.argv) > 1 else None
 # Writing migrations serves nothing and signs nothing, so it needs no secret even with DEBUG off
 # (CI and hooks run `makemigrations --check` without one). Everything else refuses to start.
-_KEYLESS_COMMANDS = {"makemigrations"}
 if not SECRET_KEY:
-    if not DEBUG and not (len(sys.argv) > 1 and sys.argv[1] in _KEYLESS_COMMANDS):
+    if not DEBUG and MANAGE_COMMAND != "makemigrations":
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Production refuses to start without it: set SECRET_KEY "
             "to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
@@ -125,7 +126,7 @@ DATABASES = {"default": database_config(DATABASE_URL, variable="DATABASE_URL", *
 # Schema commands (migrate, makemigrations, ...) go to DIRECT_DATABASE_URL when it is set:
 # a session pooler or the direct host, because DDL through a transaction pooler is unsafe.
 DIRECT_DATABASE_URL = env_str("DIRECT_DATABASE_URL")
-if DIRECT_DATABASE_URL and len(sys.argv) > 1 and sys.argv[1] in {
+if DIRECT_DATABASE_URL and MANAGE_COMMAND in {
     "migrate", "makemigrations", "sqlmigrate", "showmigrations", "flush", "createcachetable", "dbshell",
 }:
     DATABASES["default"] = database_config(
