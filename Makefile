@@ -5,10 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Local development defaults; production sets DEBUG=false and a real SECRET_KEY.
-export DEBUG ?= true
 
-.PHONY: run test lint bench migrate install clean
+.PHONY: run test lint bench migrate install clean superuser demo
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else \
@@ -27,8 +25,28 @@ $(VENV)/.installed: $(VENV)/bin/python requirements.txt requirements-speech.txt
 
 install: $(VENV)/.installed
 
-migrate: install
+# First run: a git-ignored .env for local development (DEBUG=true, a random SECRET_KEY, mode 600).
+# manage.py and the ASGI app read it; variables set in the environment win. Never overwritten:
+# delete it to get a new one. Production sets real environment variables instead.
+.env:
+	@$(PYTHON) -c 'import os, secrets; fd = os.open(".env", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600); \
+		os.write(fd, ("# Local development settings, written by make on first run (git-ignored).\n" \
+		"# Variables set in the environment win over these.\nDEBUG=true\n" \
+		f"SECRET_KEY={secrets.token_urlsafe(50)}\n").encode())'
+	@echo "wrote .env: DEBUG=true and a random SECRET_KEY for local development"
+
+migrate: install .env
 	$(PY) manage.py migrate --noinput
+
+# The admin's first account (asks for email and password; DJANGO_SUPERUSER_EMAIL and
+# DJANGO_SUPERUSER_PASSWORD with `make superuser ARGS=--noinput` for scripts).
+superuser: migrate
+	$(PY) manage.py createsuperuser $(ARGS)
+
+# Demo data: 200 creators with posts and their analysis, and a demo user with credits.
+demo: migrate
+	$(PY) manage.py seed_demo
+	$(PY) manage.py analyze_creators
 
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v 0

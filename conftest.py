@@ -1,8 +1,15 @@
 """Fixtures shared by every app's tests."""
 
+import os
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+
+# A developer's .env must not reach the tests: neither this process (flashlearn.asgi reads it)
+# nor the manage.py / server subprocesses the tests start (they inherit this). Tests of the
+# loader itself point DOTENV_FILE at a file of their own.
+os.environ["DOTENV_FILE"] = ""
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,8 +1,9 @@
-"""Typed readers for environment variables. Only settings.py calls these."""
+"""Typed readers for environment variables (only settings.py calls these), and the `.env` loader."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,3 +55,48 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# --- .env (local development) ---------------------------------------------------------
+# Read by the entry points only (manage.py, asgi.py, wsgi.py), before settings are imported;
+# settings.py itself never reads the file, so the test settings never see it.
+
+DOTENV_VARIABLE = "DOTENV_FILE"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """`KEY=value` lines: blank lines and `#` comments skipped, an optional `export ` prefix,
+    values optionally in single or double quotes (no interpolation, no multi-line values)."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.isidentifier():
+            raise ImproperlyConfigured(f"{path}:{number}: expected KEY=value, got {line[:40]!r}.")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def load_dotenv(default_path: Path) -> Path | None:
+    """Copy the variables of a `.env` file into the environment, except those already set there:
+    the real environment always wins. DOTENV_FILE names another file; DOTENV_FILE="" reads none
+    (the test suite sets that, so a developer's .env cannot change what the tests see).
+    Returns the file read, or None."""
+    chosen = os.environ.get(DOTENV_VARIABLE)
+    if chosen is not None and not chosen.strip():
+        return None
+    path = Path(chosen.strip()) if chosen else default_path
+    if not path.is_file():
+        if chosen:
+            raise ImproperlyConfigured(f"{DOTENV_VARIABLE}={chosen!r} is not a file.")
+        return None
+    for key, value in read_dotenv(path).items():
+        os.environ.setdefault(key, value)
+    return path
