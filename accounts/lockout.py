@@ -1,7 +1,8 @@
 """Brute-force protection with cache counters: checked before any password is hashed.
 
 Failed logins are counted per email and per client IP in a window of LOGIN_LOCKOUT_SECONDS
-from the first failure. Reaching the limit (LOGIN_MAX_FAILURES per email,
+from the first failure. Each attempt is counted (reserved) before its password is evaluated,
+so concurrent guesses cannot all slip in under the limit. Reaching the limit (LOGIN_MAX_FAILURES per email,
 LOGIN_IP_MAX_FAILURES per IP) locks that email or IP for LOGIN_LOCKOUT_SECONDS: every attempt
 is refused with 429 and Retry-After, whatever the password. Counters use the cache's atomic
 increment, so with Redis they are shared by every worker.
@@ -15,12 +16,13 @@ import logging
 import math
 import re
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 
 from accounts.errors import LockedOut, ProtectionUnavailable, SignupThrottled
-from accounts.stats import CACHE_ERRORS, cache_incr, stat_incr
+from accounts.stats import CACHE_ERRORS, cache_decr, cache_incr, stat_incr
 
 logger = logging.getLogger("accounts")
 CACHE_DOWN_RETRY_AFTER = 5
@@ -58,38 +60,88 @@ def _subjects(*, email: str | None, ip: str | None) -> list[tuple[str, int]]:
     return subjects
 
 
-@_fail_closed
-def login_lock_check(*, email: str | None, ip: str | None) -> None:
-    """Raise LockedOut (429, Retry-After) while the email or the IP is locked. One cache read."""
-    keys = [f"accounts:lock:{subject}" for subject, _ in _subjects(email=email, ip=ip)]
+def _lock_remaining(subjects: list[tuple[str, int]]) -> int:
+    """Seconds until the last of these subjects' locks ends (0: none is locked). One cache read."""
+    keys = [f"accounts:lock:{subject}" for subject, _ in subjects]
     until = max((float(v) for v in cache.get_many(keys).values()), default=0.0)
     remaining = until - time.time()
-    if remaining > 0:
-        stat_incr("login_refused_locked")
-        raise LockedOut(retry_after=max(1, math.ceil(remaining)))
+    return max(1, math.ceil(remaining)) if remaining > 0 else 0
+
+
+def _refuse(retry_after: int) -> LockedOut:
+    stat_incr("login_refused_locked")
+    return LockedOut(retry_after=retry_after)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One password evaluation that has been paid for in advance: `counts` are the subjects'
+    counters including this attempt."""
+
+    email: str | None
+    ip: str | None
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @_fail_closed
-def login_failure_record(*, email: str | None, ip: str | None) -> list[str]:
-    """Count one failure; returns the subjects ("email", "ip") that this failure locked."""
+def login_attempt_begin(*, email: str | None, ip: str | None) -> LoginAttempt:
+    """Reserve one attempt on the email and on the IP before any password is hashed.
+
+    The counters hold failures plus attempts still being evaluated, and are raised with the
+    cache's atomic increment (a Lua INCR on Redis, shared by every worker), so however many
+    guesses arrive at once, at most LOGIN_MAX_FAILURES of them get past this point in a window.
+    Raises LockedOut (429, Retry-After) when the subject is locked or its attempts are used up.
+    """
+    subjects = _subjects(email=email, ip=ip)
+    remaining = _lock_remaining(subjects)
+    if remaining:
+        raise _refuse(remaining)  # the common case while locked: nothing is counted
+    window = settings.LOGIN_LOCKOUT_SECONDS
+    counts: dict[str, int] = {}
+    for subject, limit in subjects:
+        counts[subject] = cache_incr(f"accounts:fail:{subject}", timeout=window)
+        if counts[subject] > limit:
+            _release(counts)
+            raise _refuse(_lock_remaining(subjects) or window)
+    # A failure that locked the subject deletes its counter after setting the lock: an attempt
+    # that counted from zero again must see that lock here.
+    remaining = _lock_remaining(subjects)
+    if remaining:
+        _release(counts)
+        raise _refuse(remaining)
+    return LoginAttempt(email=email, ip=ip, counts=counts)
+
+
+@_fail_closed
+def login_attempt_failed(attempt: LoginAttempt) -> list[str]:
+    """The password was wrong: the reservation stays as a failure. Returns the subjects
+    ("email", "ip") that this failure locked."""
     window = settings.LOGIN_LOCKOUT_SECONDS
     locked = []
-    for subject, limit in _subjects(email=email, ip=ip):
-        count = cache_incr(f"accounts:fail:{subject}", timeout=window)
-        if count >= limit:
+    for subject, limit in _subjects(email=attempt.email, ip=attempt.ip):
+        if attempt.counts.get(subject, 0) >= limit:
             cache.set(f"accounts:lock:{subject}", time.time() + window, timeout=window)
             cache.delete(f"accounts:fail:{subject}")
             locked.append(subject.split(":", 1)[0])
     return locked
 
 
-def login_failures_clear(*, email: str) -> None:
-    """A successful login forgets the email's failures (not the IP's); best-effort, since the
-    password was right and the counter expires on its own."""
+def login_attempt_succeeded(attempt: LoginAttempt) -> None:
+    """The password was right: the email's failures are forgotten (not the IP's, whose
+    reservation is handed back). Best-effort, since the counters expire on their own."""
     try:
-        cache.delete(f"accounts:fail:email:{_email_key(email)}")
+        for subject in attempt.counts:
+            if subject.startswith("email:"):
+                cache.delete(f"accounts:fail:{subject}")
+            else:
+                cache_decr(f"accounts:fail:{subject}")
     except CACHE_ERRORS:
-        logger.warning("cache unavailable: login failures not cleared")
+        logger.warning("cache unavailable: login attempt not released")
+
+
+def _release(counts: dict[str, int]) -> None:
+    for subject in counts:
+        cache_decr(f"accounts:fail:{subject}")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

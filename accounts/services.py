@@ -79,26 +79,45 @@ def user_signup(*, email: str, password: str, display_name: str = "", meta: Requ
     return user, tokens
 
 
+def password_authenticate(*, email: str, password: str, meta: RequestMeta, detail: str = "") -> User:
+    """Check an email and password under the lockout, writing the audit rows; every sign-in
+    form (the API and the admin) goes through here.
+
+    The attempt is reserved before the password is hashed (accounts.lockout), so a locked email
+    or IP, or one whose attempts are all in flight, is refused without any hashing.
+    """
+    email = User.objects.normalize_email(email)
+    attempt = lockout.login_attempt_begin(email=email, ip=meta.ip)
+    user = authenticate(None, email=email, password=password)
+    if user is None:
+        auth_event_record(kind=AuthEvent.Kind.LOGIN_FAILED, meta=meta, email=email, detail=detail)
+        locked = lockout.login_attempt_failed(attempt)
+        if locked:
+            auth_event_record(kind=AuthEvent.Kind.LOCKOUT, meta=meta, email=email, detail=",".join(locked))
+        raise InvalidCredentials()
+    lockout.login_attempt_succeeded(attempt)
+    return user
+
+
 def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, dict]:
     """Check the password and issue tokens. A locked email or IP is refused before any hashing.
 
     A PBKDF2 (or outdated Argon2) hash is upgraded to the current hasher by Django on success.
     """
-    email = User.objects.normalize_email(email)
-    lockout.login_lock_check(email=email, ip=meta.ip)
-    user = authenticate(None, email=email, password=password)
-    if user is None:
-        auth_event_record(kind=AuthEvent.Kind.LOGIN_FAILED, meta=meta, email=email)
-        locked = lockout.login_failure_record(email=email, ip=meta.ip)
-        if locked:
-            auth_event_record(kind=AuthEvent.Kind.LOCKOUT, meta=meta, email=email, detail=",".join(locked))
-        raise InvalidCredentials()
-    lockout.login_failures_clear(email=email)
+    user = password_authenticate(email=email, password=password, meta=meta)
     with transaction.atomic():  # one commit for last_login, the refresh token and the audit row
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         tokens = token_pair_issue(user)
         auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user)
     return user, tokens
+
+
+def admin_login(*, email: str, password: str, meta: RequestMeta) -> User:
+    """The admin's sign-in: the same lockout and audit rows as the API's, marked `admin`.
+    Django's admin form then refuses a user who is not staff."""
+    user = password_authenticate(email=email, password=password, meta=meta, detail="admin")
+    auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user, detail="admin")
+    return user
 
 
 def token_refresh(*, refresh: str, meta: RequestMeta) -> dict[str, str]:
@@ -139,10 +158,11 @@ def user_logout(*, refresh: str, meta: RequestMeta) -> None:
 def password_change(*, user: User, old_password: str, new_password: str, meta: RequestMeta) -> dict[str, str]:
     """Set a new password and revoke every refresh token of the user; returns a fresh pair for
     the caller. A wrong old password counts as a failed login (same lockout)."""
-    lockout.login_lock_check(email=user.email, ip=meta.ip)
+    attempt = lockout.login_attempt_begin(email=user.email, ip=meta.ip)
     if not user.check_password(old_password):
-        lockout.login_failure_record(email=user.email, ip=meta.ip)
+        lockout.login_attempt_failed(attempt)
         raise InvalidInput.on("old_password", "The current password is incorrect.")
+    lockout.login_attempt_succeeded(attempt)
     _password_check(new_password, user=user, field="new_password")
     user.set_password(new_password)  # hashed here, outside the transaction
     with transaction.atomic():

@@ -55,6 +55,30 @@ def cache_incr(key: str, *, timeout: int | None) -> int:
         return backend.incr(key)
 
 
+# DECR only a counter that still exists and is above zero: a reservation handed back after its
+# key expired (or was reset) must not leave a negative key with no expiry behind.
+_DECR_IF_POSITIVE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def cache_decr(key: str) -> int:
+    """Atomically take 1 off a counter made by `cache_incr`, never below zero nor creating it."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(key, write=True)
+        return int(client.eval(_DECR_IF_POSITIVE, 1, backend.make_and_validate_key(key)))
+    try:
+        n = backend.decr(key)
+        return n if n >= 0 else backend.incr(key)
+    except ValueError:  # missing or expired
+        return 0
+
+
 def stat_incr(name: str) -> None:
     """Best-effort: an operator counter never fails the request it counts."""
     try:

@@ -109,7 +109,7 @@ def test_counters_live_in_redis(settings):
     import redis
 
     for _ in range(2):
-        lockout.login_failure_record(email="r@example.com", ip=None)
+        lockout.login_attempt_failed(lockout.login_attempt_begin(email="r@example.com", ip=None))
     client = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:fail:email:*"))
     client.close()
