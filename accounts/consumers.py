@@ -12,3 +12,11 @@ class WhoAmIConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "whoami", "user_id": user.pk, "email": user.email, "timestamp": timezone.now().isoformat()}
         )
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """The socket takes no messages: say so and stay open (JSON or not, text or binary)."""
+        await self.send_json({
+            "type": "error", "code": "unsupported_message",
+            "message": "This socket only reports who you are; it takes no messages.",
+            "timestamp": timezone.now().isoformat(),
+        })

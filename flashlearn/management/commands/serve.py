@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 RESTART_BACKOFF_SECONDS = 1.0
-SHUTDOWN_GRACE_SECONDS = 20.0
+# Workers drain within WEB_SHUTDOWN_GRACE; this much more before they are killed.
+KILL_MARGIN_SECONDS = 2.0
 CRASH_WINDOW_SECONDS = 10.0
 MAX_FAST_FAILURES = 5
 
@@ -57,8 +58,9 @@ def worker_command(server: str, fd: int) -> list[str]:
     reads that header itself, CLIENT_IP_PROXY_COUNT). Lifespan off: Channels' router has none.
     """
     if server == "daphne":
-        return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", "--websocket_timeout", "-1",
-                APPLICATION]
+        # daphne's own command line, with the limits and the SIGTERM drain of flashlearn/daphne_server.py
+        return [sys.executable, "-m", "flashlearn.daphne_server", "--fd", str(fd), "-v", "0",
+                "--websocket_timeout", "-1", APPLICATION]
     if server == "uvicorn":
         return [sys.executable, "-m", "flashlearn.workers", str(fd)]
     raise CommandError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
@@ -115,6 +117,10 @@ class Command(BaseCommand):
 
         def stop(signum, frame):
             nonlocal stopping
+            if not stopping and sock.fileno() != -1:
+                # The workers stop accepting on SIGTERM; once our copy of the socket is closed too,
+                # new connections are refused at once instead of queueing where nobody accepts.
+                sock.close()
             stopping = True
             for child in children.values():
                 if child.poll() is None:
@@ -129,7 +135,7 @@ class Command(BaseCommand):
         while children:
             time.sleep(0.2)
             if stopping and deadline is None:
-                deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+                deadline = time.monotonic() + settings.WEB_SHUTDOWN_GRACE + KILL_MARGIN_SECONDS
             for slot, child in list(children.items()):
                 code = child.poll()
                 if code is None:
@@ -150,6 +156,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"{server} worker {slot} exited with {code}; restarting")
                 time.sleep(RESTART_BACKOFF_SECONDS)
                 spawn(slot)
-        sock.close()
+        if sock.fileno() != -1:
+            sock.close()
         if exit_code:
             sys.exit(exit_code)

@@ -1,0 +1,262 @@
+"""`python -m flashlearn.daphne_server [daphne options] APP`: daphne, adapted in this one module.
+
+`manage.py serve` runs one of these per worker. Daphne's command line and Server are used as they
+are; what daphne offers no option for is added here, against the daphne version named below
+(checked at start-up; flashlearn/tests/test_transport.py is the contract test):
+
+- request heads: a request line over HTTP_MAX_REQUEST_LINE_BYTES is a 414 and a head over
+  HTTP_MAX_HEADER_BYTES a 431, answered (Twisted would answer 400 or just drop the connection);
+- request bodies: over HTTP_MAX_BODY_BYTES is a 413 as soon as that is known, before the body is
+  buffered (daphne reads a whole body, then copies it into the application's queue at once);
+- websocket messages: autobahn's maxMessagePayloadSize/maxFramePayloadSize at the largest route
+  cap, so an oversized frame is refused from its header (close 1009) instead of being assembled;
+- SIGTERM/SIGINT drain (flashlearn.daphne_server.Drain): stop accepting, let in-flight HTTP
+  requests finish, tell each websocket to reconnect (a JSON frame, then close 1001), and stop
+  within WEB_SHUTDOWN_GRACE.
+"""
+
+from __future__ import annotations
+
+import daphne.server  # isort:skip  (installs the asyncio reactor: before anything imports Twisted's)
+
+import json
+import logging
+import signal
+import time
+
+import daphne
+from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.ws_protocol import WebSocketProtocol
+from django.conf import settings
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+
+logger = logging.getLogger("flashlearn.server")
+
+WRITTEN_FOR_DAPHNE = "4.2"
+GOING_AWAY = 1001
+DRAIN_POLL_SECONDS = 0.1
+RECONNECT_AFTER_SECONDS = 1
+
+
+def check_daphne_version(version: str = daphne.__version__) -> None:
+    """Another major version may have moved what this module adapts: refuse to start on one."""
+    if version.split(".")[0] != WRITTEN_FOR_DAPHNE.split(".")[0]:
+        raise SystemExit(
+            f"flashlearn.daphne_server was written for daphne {WRITTEN_FOR_DAPHNE}.x, found {version}: "
+            "re-check the adapter (and its contract test) before upgrading."
+        )
+    if not version.startswith(WRITTEN_FOR_DAPHNE + "."):
+        logger.warning("flashlearn.daphne_server was written for daphne %s.x, running %s",
+                       WRITTEN_FOR_DAPHNE, version)
+
+
+def websocket_max_message_bytes() -> int:
+    """The server-wide cap: the largest per-route cap (flashlearn.request_limits enforces those)."""
+    return max(settings.WS_CHAT_MAX_BYTES, settings.TRANSCRIPTION_MAX_FRAME_BYTES)
+
+
+def raw_response(status: int, reason: str, body: bytes) -> bytes:
+    head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+def error_json(code: str, message: str) -> bytes:
+    from flashlearn.errors import error_body
+
+    return json.dumps(error_body(code, message)).encode()
+
+
+# --- Bodies ---------------------------------------------------------------------------------
+
+
+class LimitedRequest(WebRequest):
+    """Daphne's request, refusing a body over HTTP_MAX_BODY_BYTES as soon as that is known."""
+
+    refused = False
+
+    def gotLength(self, length):  # noqa: N802 (Twisted's name): called once the headers are in
+        self.body_limit = settings.HTTP_MAX_BODY_BYTES
+        self.body_received = 0
+        if length is not None and length > self.body_limit:
+            self.refuse_body()
+            length = 0  # no temporary file for a body we will not read
+        super().gotLength(length)
+
+    def handleContentChunk(self, data):  # noqa: N802 (each piece of body, declared or chunked)
+        if self.refused:
+            return
+        self.body_received += len(data)
+        if self.body_received > self.body_limit:
+            self.refuse_body()
+            return
+        super().handleContentChunk(data)
+
+    def process(self):
+        if self.refused:
+            return None
+        return super().process()
+
+    def refuse_body(self) -> None:
+        from flashlearn.request_limits import too_large_body
+
+        self.refused = True
+        self.channel.transport.write(raw_response(413, "Content Too Large", too_large_body(self.body_limit)))
+        self.channel.loseConnection()
+
+
+class LimitedHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr):  # noqa: N802
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = LimitedRequest
+        return protocol
+
+
+# --- Request heads --------------------------------------------------------------------------
+
+
+class HeadLimit(ProtocolWrapper):
+    """Counts the bytes of each request head before Twisted parses it: 414 for a long request line,
+    431 for a long head. Only heads are watched: after a head the connection's bytes pass straight
+    through until the request is answered (its body is daphne's business, capped above)."""
+
+    def __init__(self, factory, wrapped):
+        super().__init__(factory, wrapped)
+        self.watching = True
+        self.head = b""
+
+    def dataReceived(self, data):  # noqa: N802
+        if self.watching:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            line_end = self.head.find(b"\r\n")
+            line_length = line_end if line_end >= 0 else len(self.head)
+            head_length = end if end >= 0 else len(self.head)
+            if line_length > settings.HTTP_MAX_REQUEST_LINE_BYTES:
+                return self.refuse(414, "URI Too Long", "request_line_too_long",
+                                   f"The request line is longer than {settings.HTTP_MAX_REQUEST_LINE_BYTES} bytes.")
+            if head_length > settings.HTTP_MAX_HEADER_BYTES:
+                return self.refuse(431, "Request Header Fields Too Large", "headers_too_large",
+                                   f"The request headers are larger than {settings.HTTP_MAX_HEADER_BYTES} bytes.")
+            if end >= 0:
+                # One head checked; later requests on a kept-alive connection rely on Twisted's own
+                # limit (16 KiB, answered 400): telling their heads from bodies needs a full parser.
+                self.watching = False
+                self.head = b""
+        super().dataReceived(data)
+
+    def refuse(self, status: int, reason: str, code: str, message: str) -> None:
+        self.watching = False
+        self.head = b""
+        self.transport.write(raw_response(status, reason, error_json(code, message)))
+        self.transport.loseConnection()
+
+
+class HeadLimitFactory(WrappingFactory):
+    protocol = HeadLimit
+
+
+# --- Shutdown -------------------------------------------------------------------------------
+
+
+class Drain:
+    """SIGTERM/SIGINT: stop accepting, finish in-flight HTTP, websockets 1001, stop by the deadline."""
+
+    def __init__(self, server: FlashlearnServer, grace: float):
+        self.server = server
+        self.grace = grace
+        self.deadline: float | None = None
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self.on_signal)
+
+    def on_signal(self, signum, frame) -> None:
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self.begin)
+
+    def begin(self) -> None:
+        if self.deadline is not None:
+            return
+        self.deadline = time.monotonic() + self.grace
+        for port in self.server.ports:
+            port.stopListening()
+        frame = json.dumps({"type": "reconnect", "reason": "server shutting down",
+                            "retry_after": RECONNECT_AFTER_SECONDS}).encode()
+        for protocol in self.open_websockets():
+            if protocol.state != protocol.STATE_OPEN:
+                continue  # already closing (transcription closed its own sockets first)
+            protocol.sendMessage(frame, isBinary=False)
+            protocol.sendCloseFrame(code=GOING_AWAY, isReply=False)  # sendClose refuses 1001 (RFC: server-only)
+        logger.info("draining: %d requests in flight, %d websockets closing",
+                    len(self.requests_in_flight()), len(self.open_websockets()))
+        self.wait()
+
+    def open_websockets(self) -> list[WebSocketProtocol]:
+        return [p for p, details in list(self.server.connections.items())
+                if isinstance(p, WebSocketProtocol) and "disconnected" not in details
+                and p.state in (p.STATE_OPEN, p.STATE_CLOSING)]
+
+    def requests_in_flight(self) -> list[WebRequest]:
+        return [p for p, details in list(self.server.connections.items())
+                if isinstance(p, WebRequest) and "disconnected" not in details]
+
+    def wait(self) -> None:
+        from twisted.internet import reactor
+
+        busy = self.requests_in_flight() or self.open_websockets()
+        if busy and time.monotonic() < self.deadline:
+            reactor.callLater(DRAIN_POLL_SECONDS, self.wait)
+            return
+        if busy:
+            logger.warning("shutdown grace of %ss ran out with %d requests and %d websockets open",
+                           self.grace, len(self.requests_in_flight()), len(self.open_websockets()))
+        self.server.stop()
+
+
+# --- Server and command line ----------------------------------------------------------------
+
+
+class FlashlearnServer(daphne.server.Server):
+    def __init__(self, *args, **kwargs):
+        kwargs["signal_handlers"] = False  # Drain owns SIGTERM/SIGINT (Twisted's would stop at once)
+        kwargs["ready_callable"] = self.adapt
+        super().__init__(*args, **kwargs)
+        self.ports = []
+        self.drain = Drain(self, grace=max(settings.WEB_SHUTDOWN_GRACE - 1.0, 1.0))
+
+    @property
+    def http_factory(self):
+        return self.limited_http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory):
+        # Server.run() builds daphne's HTTPFactory and listens with it; ours is its subclass (body
+        # cap) behind the head-limit wrapper. Websocket upgrades find daphne's protocol through the
+        # wrapper, as they do behind TLS.
+        self.limited_http_factory = HeadLimitFactory(LimitedHTTPFactory(self))
+
+    def listen_success(self, port):
+        self.ports.append(port)
+        super().listen_success(port)
+
+    def adapt(self) -> None:
+        """Daphne's ready hook: the factories exist, the reactor has not started."""
+        cap = websocket_max_message_bytes()
+        self.ws_factory.setProtocolOptions(maxMessagePayloadSize=cap, maxFramePayloadSize=cap)
+        self.drain.install()
+
+
+class FlashlearnCommandLine(CommandLineInterface):
+    server_class = FlashlearnServer
+
+
+def main() -> None:
+    check_daphne_version()
+    FlashlearnCommandLine.entrypoint()
+
+
+if __name__ == "__main__":
+    main()
