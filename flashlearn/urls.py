@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from flashlearn import health
+from flashlearn import health, index
 from flashlearn.paths import both
 
 urlpatterns = [
@@ -17,6 +17,9 @@ urlpatterns = [
     path("", include("calendars.urls")),
     path("", include("creators.urls")),
     path("", include("transcription.urls")),
+    path("", index.index, name="index"),
+    # Keep last: every unknown /api/ path is the JSON error shape, with DEBUG on too.
+    re_path(r"^api(?:/|$)", index.api_not_found),
 ]
 
 handler400 = "flashlearn.errors.bad_request"
