@@ -5,8 +5,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_login import LockoutAdminAuthenticationForm
 from accounts.models import AuthEvent, Profile, User
 from accounts.stats import stats_read
+
+# The admin signs in through the API's lockout and audit trail (accounts.admin_login).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class ProfileInline(admin.StackedInline):

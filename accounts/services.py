@@ -114,8 +114,14 @@ def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, d
 
 def admin_login(*, email: str, password: str, meta: RequestMeta) -> User:
     """The admin's sign-in: the same lockout and audit rows as the API's, marked `admin`.
-    Django's admin form then refuses a user who is not staff."""
+
+    A right password of someone who is not staff is refused like a wrong one (as Django's admin
+    form does) and audited, but not counted: it must not lock that user out of the API.
+    """
     user = password_authenticate(email=email, password=password, meta=meta, detail="admin")
+    if not user.is_staff:
+        auth_event_record(kind=AuthEvent.Kind.LOGIN_FAILED, meta=meta, user=user, detail="admin: not staff")
+        raise InvalidCredentials()
     auth_event_record(kind=AuthEvent.Kind.LOGIN_SUCCEEDED, meta=meta, user=user, detail="admin")
     return user
 
