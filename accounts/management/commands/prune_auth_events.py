@@ -2,9 +2,9 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from tqdm import tqdm
 
 from accounts.models import AuthEvent
+from flashlearn.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -25,7 +25,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} events older than {cutoff:%Y-%m-%d %H:%M} UTC would be deleted")
             return
         deleted = 0
-        with tqdm(total=total, unit="event", disable=total < batch_size or options["verbosity"] < 1) as bar:
+        with progress_bar(total=total, unit="event", stream=self.stderr,
+                          enabled=total >= batch_size and options["verbosity"] >= 1) as bar:
             while True:
                 ids = list(old.order_by("pk").values_list("pk", flat=True)[:batch_size])
                 if not ids:

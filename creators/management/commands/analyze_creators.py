@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from creators.analysis import pipeline
 from creators.models import Creator
+from flashlearn.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         total = base.filter(pk__gt=options["after_id"]).count()
         if options["limit"] is not None:
             total = min(total, options["limit"])
-        with tqdm(total=total, unit="creator", disable=options["no_progress"], file=self.stderr._out) as bar:
+        with progress_bar(total=total, unit="creator", stream=self.stderr, enabled=not options["no_progress"]) as bar:
             result = pipeline.run(
                 force=options["all"], batch_size=options["batch"], after_id=options["after_id"],
                 limit=options["limit"], analyzers=analyzers,

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from creators import importing, services
+from flashlearn.progress import progress_bar
 
 CHUNK = 1_000
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         if parsed.errors and options["strict"]:
             raise CommandError(f"{len(parsed.errors)} bad rows; nothing imported (--strict)")
         rows = [row for _, row in parsed.valid]
-        with tqdm(total=len(rows), unit="row", disable=options["no_progress"], file=self.stderr._out) as bar:
+        with progress_bar(total=len(rows), unit="row", stream=self.stderr, enabled=not options["no_progress"]) as bar:
             for start in range(0, len(rows), CHUNK):
                 c, u = services.creators_upsert(rows=rows[start:start + CHUNK])
                 created, updated = created + c, updated + u

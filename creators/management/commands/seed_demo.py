@@ -3,9 +3,9 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from creators import demo
+from flashlearn.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         if options["creators"] < 0 or options["batch"] < 1 or options["credits"] < 0:
             raise CommandError("--creators and --credits must be >= 0 and --batch >= 1")
         started = time.monotonic()
-        with tqdm(total=options["creators"], unit="creator", disable=options["no_progress"],
-                  file=self.stderr._out) as bar:
+        with progress_bar(total=options["creators"], unit="creator", stream=self.stderr,
+                          enabled=not options["no_progress"]) as bar:
             result = demo.seed(
                 creators=options["creators"], seed=options["seed"], batch_size=options["batch"],
                 posts=not options["no_posts"], demo_credits=options["credits"], on_batch=bar.update,
