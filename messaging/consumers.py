@@ -17,15 +17,15 @@ import logging
 import uuid
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from flashlearn.errors import DomainError
+from flashlearn.errors import DomainError, InvalidInput
 from messaging import events, selectors, services
 from messaging import presence as presence_store
+from messaging.db_executor import database_calls, db
 from messaging.hub import encode, hub
 from messaging.throttle import TokenBucket
 from messaging.transport import direct_writer, transport_backlog
@@ -67,14 +67,17 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.direct = None
         self.tasks: list[asyncio.Task] = []
         self.presence_entry: str | None = None
-        self.replayed: set[int] = set()
-        self.held: list[tuple[int | None, str]] | None = []  # live frames held back during the replay
+        # message.new frames sent outside the hub's in-order stream (replay, resync, a retry's ack):
+        # {message id: seq}; the hub's copy of these is skipped, so each message is sent once.
+        self.sent_early: dict[int, int | None] = {}
+        self.hub_seqs: tuple[int, int] | None = None  # first and last seq this socket got from the hub
+        self.held: list[tuple[str, int | None, int | None, str]] | None = []  # live frames held during a replay
         self.bucket = TokenBucket(settings.MESSAGING_WS_RATE, settings.MESSAGING_WS_BURST)
         self.last_typing = float("-inf")
         subprotocol = self.scope.get("auth_subprotocol")
 
         try:
-            role = await database_sync_to_async(selectors.session_role)(user=self.user, session_id=self.session_id)
+            role = await db(selectors.session_role, user=self.user, session_id=self.session_id)
         except (OperationalError, InterfaceError):
             logger.warning("database unavailable on websocket connect")
             await self.accept(subprotocol=subprotocol)
@@ -110,14 +113,22 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             self.push_error("service_unavailable", "The database is unavailable; reconnect later.", retry_after=5)
             self.close_after_queued(CLOSE_TRY_AGAIN)
         finally:
-            held, self.held = self.held, None
-            for message_id, text in held:
-                if message_id is None or message_id not in self.replayed:
-                    self.push_text(text)
+            self.release_held()
         self.tasks.append(asyncio.ensure_future(self.heartbeat_loop()))
 
     async def replay(self):
-        raw = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("after")
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if query.get("after_seq"):
+            try:
+                after_seq = int(query["after_seq"][0])
+                if after_seq < 0:
+                    raise ValueError
+            except ValueError:
+                self.push_error("invalid_after", "`after_seq` must be a non-negative sequence number.")
+                return
+            await self.send_missed(after_seq=after_seq, done="replay.done")
+            return
+        raw = query.get("after")
         if not raw:
             return
         try:
@@ -127,18 +138,35 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         except ValueError:
             self.push_error("invalid_after", "`after` must be a non-negative message id.")
             return
-        limit = settings.MESSAGING_REPLAY_LIMIT
-        messages = await database_sync_to_async(selectors.messages_after)(
-            session_id=self.session_id, after=after, limit=limit + 1
-        )
-        has_more = len(messages) > limit
-        for message in messages[:limit]:
-            self.replayed.add(message.pk)
-            self.push({"type": "message.new", "message": self.for_me(events.message_payload(message)),
-                       "replay": True})
-        self.push({"type": "replay.done", "count": min(len(messages), limit), "has_more": has_more,
-                   "last_id": messages[limit - 1].pk if has_more else (messages[-1].pk if messages else after)})
+        await self.send_missed(after_id=after, done="replay.done")
 
+    async def send_missed(self, *, done: str, after_id: int | None = None, after_seq: int | None = None):
+        """Stored messages after a message id or a seq, each marked `replay`, then a `done` frame.
+        The caller holds live frames (`self.held`) until this is out."""
+        limit = settings.MESSAGING_REPLAY_LIMIT
+        if after_seq is not None:
+            messages = await db(selectors.messages_after_seq, session_id=self.session_id, after_seq=after_seq,
+                                limit=limit + 1)
+        else:
+            messages = await db(selectors.messages_after, session_id=self.session_id, after=after_id,
+                                limit=limit + 1)
+        has_more = len(messages) > limit
+        messages = messages[:limit]
+        for message in messages:
+            self.sent_early[message.pk] = message.seq
+            self.push({"type": "message.new", "seq": message.seq,
+                       "message": self.for_me(events.message_payload(message)), "replay": True})
+        last = messages[-1] if messages else None
+        frame = {"type": done, "count": len(messages), "has_more": has_more,
+                 "last_seq": last.seq if last else after_seq}
+        if after_id is not None:
+            frame["last_id"] = last.pk if last else after_id
+        self.push(frame)
+
+    def release_held(self) -> None:
+        held, self.held = self.held, None
+        for kind, message_id, seq, text in held or ():
+            self.deliver_message(kind, message_id, seq, text)
     async def disconnect(self, code):
         self.closing = True
         for task in getattr(self, "tasks", []):
@@ -155,6 +183,13 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
                     presence_store.batcher(send_presence_delta).add(self.session_id, left=me)
             except Exception:
                 logger.warning("presence leave failed; the entry expires by itself", exc_info=True)
+
+    async def presence_refresh(self) -> dict | None:
+        """Put this socket's presence entry back (after a Redis outage); who it announces."""
+        if not self.presence_entry or self.closing:
+            return None
+        await presence_store.refresh(self.session_id, self.presence_entry)
+        return events.user_payload(self.user)
 
     async def heartbeat_loop(self):
         while True:
@@ -212,9 +247,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
 
     def for_me(self, message: dict) -> dict:
         """The author's own copies carry `client_id` (the acknowledgement); others do not see it."""
-        if message["author"]["id"] != self.user.pk:
-            return {**message, "client_id": None}
-        return message
+        return events.for_viewer(message, self.user.pk)
 
     def close_after_queued(self, code: int) -> None:
         if not self.closing:
@@ -240,6 +273,9 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         except ValueError:
             self.push_error("malformed_json", "The frame is not valid JSON.")
             return
+        except RecursionError:
+            self.push_error("invalid_message", "The frame is nested too deeply.")
+            return
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             self.push_error("missing_type", "A frame is a JSON object with a string `type`.")
             return
@@ -248,31 +284,37 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             "typing": self.on_typing,
             "read": self.on_read,
             "ping": self.on_ping,
+            "resync": self.on_resync,
         }.get(data["type"])
         if handler is None:
             self.push_error("unknown_type", f"Unknown frame type {data['type'][:50]!r}.")
             return
+        # An error answers the frame it is about: a send's `client_id` tells the client what to retry.
+        about = {"client_id": data["client_id"]} if isinstance(data.get("client_id"), str) else {}
         try:
             await handler(data)
         except DomainError as exc:
             extra = {"fields": exc.fields} if exc.fields else {}
-            if isinstance(data.get("client_id"), str):
-                extra["client_id"] = data["client_id"]
-            self.push_error(exc.code, exc.message, **extra)
+            self.push_error(exc.code, exc.message, **extra, **about)
         except (OperationalError, InterfaceError):
-            self.push_error("service_unavailable", "The database is unavailable; retry.", retry_after=5)
+            retry_after = max(1, round(database_calls().retry_after()))
+            self.push_error("service_unavailable", "The database is unavailable; retry.", retry_after=retry_after,
+                            **about)
         except Exception:
             logger.exception("websocket frame failed", extra={"type": data["type"]})
-            self.push_error("server_error", "The frame could not be processed.")
+            self.push_error("server_error", "The frame could not be processed.", **about)
 
     async def on_message_send(self, data: dict):
-        message, created = await database_sync_to_async(services.message_send)(
-            user=self.user, session_id=self.session_id, body=data.get("body"), client_id=data.get("client_id")
+        message, created = await db(
+            services.message_send,
+            user=self.user, session_id=self.session_id, body=data.get("body"), client_id=data.get("client_id"),
         )
-        if not created:
-            # A retry: acknowledge with the stored message, to this socket only.
-            payload = await database_sync_to_async(events.message_payload)(message)
-            self.push({"type": "message.new", "message": payload})
+        if not created and not self.was_sent(message.pk, message.seq):
+            # A retry whose first ack this socket has not had: acknowledge it here, once (the
+            # broadcast's copy is then skipped); one it already had is not acknowledged again.
+            payload = events.message_payload(message)  # author loaded by the service
+            self.sent_early[message.pk] = message.seq
+            self.push({"type": "message.new", "seq": message.seq, "message": payload})
 
     async def on_typing(self, data: dict):
         loop_time = asyncio.get_running_loop().time()
@@ -283,7 +325,8 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
                                            "origin": self.connection_id})
 
     async def on_read(self, data: dict):
-        membership, moved = await database_sync_to_async(services.membership_mark_read)(
+        membership, moved = await db(
+            services.membership_mark_read,
             user=self.user, session_id=self.session_id, message_id=data.get("message_id")
         )
         if not moved:  # nothing broadcast: answer this socket with the current marker
@@ -292,23 +335,47 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, data: dict):
         self.push({"type": "pong"})
 
+    async def on_resync(self, data: dict):
+        """The client saw a gap (or reconnected): every message after `after_seq`, then `resync.done`."""
+        after_seq = data.get("after_seq")
+        if isinstance(after_seq, bool) or not isinstance(after_seq, int) or not 0 <= after_seq < 2**63:
+            raise InvalidInput.on("after_seq", "Must be a non-negative integer.")
+        if self.held is None:
+            self.held = []
+        try:
+            await self.send_missed(after_seq=after_seq, done="resync.done")
+        finally:
+            self.release_held()
+
     async def push_own_read(self, message_id: int | None):
-        unread = await database_sync_to_async(selectors.unread_count)(user=self.user, session_id=self.session_id)
+        unread = await db(selectors.unread_count, user=self.user, session_id=self.session_id)
         self.push({"type": "read", "user_id": self.user.pk, "message_id": message_id, "unread_count": unread})
 
     # --- events from the hub --------------------------------------------------------------
 
-    def deliver_message(self, kind: str, message_id: int, text: str) -> None:
-        if kind == "message.new" and message_id in self.replayed:
-            return  # already sent in the replay
+    def was_sent(self, message_id: int, seq: int | None) -> bool:
+        if message_id in self.sent_early:
+            return True
+        return seq is not None and self.hub_seqs is not None and self.hub_seqs[0] <= seq <= self.hub_seqs[1]
+
+    def deliver_message(self, kind: str, message_id: int, seq: int | None, text: str) -> None:
+        """A message event from the hub, which hands them on in seq order."""
         if self.held is not None:
-            self.held.append((message_id if kind == "message.new" else None, text))
-        else:
-            self.push_text(text)
+            self.held.append((kind, message_id, seq, text))
+            return
+        if kind == "message.new":
+            if seq is not None:
+                first = self.hub_seqs[0] if self.hub_seqs else seq
+                self.hub_seqs = (first, seq)
+                if self.sent_early:  # the hub is past these: nothing below `seq` comes again
+                    self.sent_early = {i: s for i, s in self.sent_early.items() if s is None or s >= seq}
+            if self.sent_early.pop(message_id, False) is not False:
+                return  # already sent (replay, resync or a retry's ack)
+        self.push_text(text)
 
     def deliver_text(self, text: str) -> None:
         if self.held is not None:
-            self.held.append((None, text))
+            self.held.append(("", None, None, text))
         else:
             self.push_text(text)
 

@@ -27,8 +27,14 @@ def session_group(session_id: int) -> str:
     return f"live_session.{int(session_id)}"
 
 
+def display_name(user) -> str:
+    """What other members see. Without a chosen name it is "Member <id>", never derived from the
+    email address (its local part is often a full name or a login elsewhere)."""
+    return user.display_name or f"Member {user.pk}"
+
+
 def user_payload(user) -> dict:
-    return {"id": user.pk, "display_name": user.display_name or user.email.split("@", 1)[0]}
+    return {"id": user.pk, "display_name": display_name(user)}
 
 
 def message_payload(message: Message) -> dict:
@@ -36,14 +42,22 @@ def message_payload(message: Message) -> dict:
     return {
         "id": message.pk,
         "session": message.session_id,
+        "seq": message.seq,
         "author": user_payload(message.author),
         "body": "" if deleted else message.body,
-        "client_id": message.client_id,
+        "client_id": message.client_id,  # the author's copy only: see for_viewer()
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
         "deleted_at": message.deleted_at.isoformat() if deleted else None,
     }
+
+
+def for_viewer(payload: dict, viewer_id: int | None) -> dict:
+    """`client_id` is the author's idempotency key: only the author sees it (REST and websocket)."""
+    if payload["client_id"] is not None and payload["author"]["id"] != viewer_id:
+        return {**payload, "client_id": None}
+    return payload
 
 
 def session_payload(session: LiveSession) -> dict:

@@ -1,7 +1,7 @@
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,6 +34,8 @@ class LiveSession(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
     invite_code = models.CharField(max_length=INVITE_CODE_MAX, unique=True, default=new_invite_code, editable=False)
+    # The `seq` of the newest message; moved only by Message.save() (F() update under the row lock).
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -58,6 +60,15 @@ class LiveSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (#{self.pk})"
+
+    def save(self, *args, **kwargs):
+        """A full save of a loaded session (the admin form, an edit) never writes `last_seq` back:
+        its copy may be stale, and moving the counter backwards would reuse a message's seq."""
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "last_seq"
+            ]
+        super().save(*args, **kwargs)
 
 
 class Membership(models.Model):
@@ -94,6 +105,9 @@ class Message(models.Model):
     body = models.CharField(max_length=MESSAGE_BODY_MAX)
     # Chosen by the client so a retried send returns the first message instead of a copy.
     client_id = models.CharField(max_length=CLIENT_ID_MAX, null=True, blank=True)
+    # Position in its session: 1, 2, 3, ... without gaps, in commit order (see save()). Clients
+    # and each process's hub use it to notice a missed delivery and fetch exactly what is missing.
+    seq = models.PositiveBigIntegerField(editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -106,11 +120,28 @@ class Message(models.Model):
                 condition=Q(client_id__isnull=False),
                 name="messaging_message_client_id_unique",
             ),
+            models.UniqueConstraint(fields=["session", "seq"], name="messaging_message_session_seq_unique"),
         ]
         indexes = [models.Index(fields=["session", "id"], name="messaging_msg_session_id_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} by {self.author_id} in #{self.session_id}"
+
+    def save(self, *args, **kwargs):
+        """A new message takes the next `seq` of its session in the same transaction as its row.
+
+        The F() update row-locks the session until commit (on SQLite it takes the write lock), so
+        two senders queue there: seqs have no gaps and commit in order, and a reader that sees
+        seq n committed sees every seq below it.
+        """
+        if self.seq is not None:
+            return super().save(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using")):
+            sessions = LiveSession.objects.filter(pk=self.session_id)
+            if not sessions.update(last_seq=models.F("last_seq") + 1):
+                raise LiveSession.DoesNotExist(f"Live session {self.session_id} does not exist.")
+            self.seq = sessions.values_list("last_seq", flat=True).get()
+            super().save(*args, **kwargs)
 
     @property
     def is_deleted(self) -> bool:

@@ -126,23 +126,28 @@ class HistoryPage:
 
 
 def message_history(*, user, session_id: int, after: int | None = None, before: int | None = None,
-                    limit: int) -> HistoryPage:
-    """One page of history, oldest→newest, cursored by message id.
+                    after_seq: int | None = None, limit: int) -> HistoryPage:
+    """One page of history, oldest→newest, cursored by message id (or by `seq` with `after_seq`).
 
     `after` alone: the `limit` messages right after it. `before` alone: the `limit` messages right
     before it. Neither: the newest `limit`. Soft-deleted messages stay as tombstones so cursors hold.
+    Within a session ids and seqs grow together (a seq is taken just before its row is inserted),
+    so `after_seq` is the same cursor counted in seqs: what a client that noticed a gap asks for.
     """
     membership_get(user=user, session_id=session_id)
     qs = Message.objects.filter(session_id=session_id).select_related("author")
     if after is not None:
         qs = qs.filter(id__gt=after)
+    if after_seq is not None:
+        qs = qs.filter(seq__gt=after_seq)
     if before is not None:
         qs = qs.filter(id__lt=before)
-    if after is not None:
+    if after is not None or after_seq is not None:
         rows = list(qs.order_by("id")[: limit + 1])
         has_newer = len(rows) > limit or before is not None and _exists(session_id, id__gte=before)
         rows = rows[:limit]
-        has_older = _exists(session_id, id__lte=after)
+        has_older = (after is not None and _exists(session_id, id__lte=after)) or (
+            after_seq is not None and _exists(session_id, seq__lte=after_seq))
     else:
         rows = list(qs.order_by("-id")[: limit + 1])
         has_older = len(rows) > limit
@@ -160,6 +165,18 @@ def messages_after(*, session_id: int, after: int, limit: int) -> list[Message]:
     return list(
         Message.objects.filter(session_id=session_id, id__gt=after).select_related("author").order_by("id")[:limit]
     )
+
+
+def messages_after_seq(*, session_id: int, after_seq: int, limit: int) -> list[Message]:
+    """Messages with `seq > after_seq`, in seq order: what a process or a socket missed. The
+    caller has checked membership."""
+    rows = Message.objects.filter(session_id=session_id, seq__gt=after_seq).select_related("author")
+    return list(rows.order_by("seq")[:limit])
+
+
+def session_last_seqs(*, session_ids) -> dict[int, int]:
+    """{session id: seq of its newest message} for the given sessions (one indexed query)."""
+    return dict(LiveSession.objects.filter(pk__in=list(session_ids)).values_list("pk", "last_seq"))
 
 
 def message_get_for_member(*, user, message_id: int) -> Message:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,9 +29,22 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and UTF-16 halves that no UTF-8 text can hold
+
+
+def _storable(field: str, value: str) -> str:
+    """Text PostgreSQL can store and every client can decode; otherwise `invalid_message` (a 400 or an
+    error frame, never a 500)."""
+    if _UNSTORABLE.search(value):
+        raise InvalidInput(code="invalid_message", message="The message contains characters that cannot be stored.",
+                           fields={field: ["May not contain NUL characters or unpaired surrogates."]})
+    return value
+
+
 def clean_body(body) -> str:
     if not isinstance(body, str):
         raise InvalidInput.on("body", "Must be a string.")
+    body = _storable("body", body)
     body = body.strip()
     if not body:
         raise InvalidInput.on("body", "May not be blank.")
@@ -43,7 +58,7 @@ def clean_client_id(client_id) -> str | None:
         return None
     if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
         raise InvalidInput.on("client_id", f"Must be a string of at most {CLIENT_ID_MAX} characters.")
-    return client_id
+    return _storable("client_id", client_id)
 
 
 # --- Sessions ---------------------------------------------------------------------------

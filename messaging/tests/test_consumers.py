@@ -130,10 +130,20 @@ async def test_send_is_stored_then_broadcast_with_ack(people):
     assert ack["message"]["client_id"] == "c-1" and seen["message"]["client_id"] is None
     assert seen["message"]["body"] == "hello" and seen["message"]["author"]["id"] == people["member"].pk
 
-    # A retry with the same client_id: the first message again, to the sender only.
+    # A retry with the same client_id on the socket that already had the ack: nothing new is
+    # stored, and the ack is not sent a second time.
+    await sender.send_json_to({"type": "message.send", "body": "hello again", "client_id": "c-1"})
+    await sender.send_json_to({"type": "ping"})
+    assert (await frame_of(sender, "pong"))["type"] == "pong"
+    assert await quiet(sender)
+    # A retry after a reconnect (the ack was lost with the old socket): the first message, once, to the sender only.
+    await sender.disconnect()
+    sender = await connect(people["member"], people["session"].pk)
     await sender.send_json_to({"type": "message.send", "body": "hello again", "client_id": "c-1"})
     retry = await frame_of(sender, "message.new")
     assert retry["message"]["id"] == stored.pk and retry["message"]["body"] == "hello"
+    assert retry["seq"] == retry["message"]["seq"] == stored.seq == 1
+    assert await quiet(sender)
     assert await quiet(other)
     assert await database_sync_to_async(Message.objects.count)() == 1
     await sender.disconnect()
