@@ -84,6 +84,7 @@ class SeedResult:
     posts_created: int = 0
     demo_email: str = DEMO_EMAIL
     demo_balance: int = 0
+    demo_password: str | None = None  # the password set on this run; None: left as it was
 
 
 def demo_handle(i: int, seed: int) -> str:
@@ -142,8 +143,13 @@ def build_creator(i: int, *, seed: int) -> tuple[Creator, list[dict]]:
 
 
 def seed(*, creators: int, seed: int = 42, batch_size: int = 5_000, posts: bool = True,
-         demo_credits: int = 100, on_batch: Callable[[int], None] | None = None) -> SeedResult:
-    """Make creators 0..`creators`-1 exist (adding only the missing ones) and top up the demo user."""
+         demo_credits: int = 100, demo_password: str | None = None,
+         on_batch: Callable[[int], None] | None = None) -> SeedResult:
+    """Make creators 0..`creators`-1 exist (adding only the missing ones) and top up the demo user.
+
+    `demo_password` is set on the demo user, new or not; without it a new demo user gets
+    DEMO_PASSWORD (the command allows that only with DEBUG on) and an existing one keeps its own.
+    """
     result = SeedResult()
     for start in range(0, creators, batch_size):
         built = [build_creator(i, seed=seed) for i in range(start, min(start + batch_size, creators))]
@@ -161,7 +167,7 @@ def seed(*, creators: int, seed: int = 42, batch_size: int = 5_000, posts: bool 
                 result.posts_created += len(rows)
         if on_batch:
             on_batch(len(built))
-    result.demo_balance = demo_user(credits=demo_credits)
+    result.demo_balance, result.demo_password = demo_user(credits=demo_credits, password=demo_password)
     return result
 
 
@@ -191,13 +197,18 @@ def _insert(objs: list[Model], *, batch_size: int) -> list[Model]:
     return objs
 
 
-def demo_user(*, credits: int) -> int:
-    """Create the demo user if needed and top its balance up to `credits`; returns the balance."""
+def demo_user(*, credits: int, password: str | None = None) -> tuple[int, str | None]:
+    """Create the demo user if needed, set `password` when given, and top its balance up to
+    `credits`; returns the balance and the password set on this call (None: unchanged)."""
     User = get_user_model()
     user = User.objects.filter(email=DEMO_EMAIL).first()
     if user is None:
-        user = User.objects.create_user(email=DEMO_EMAIL, password=DEMO_PASSWORD, display_name="Demo User")
+        password = password or DEMO_PASSWORD
+        user = User.objects.create_user(email=DEMO_EMAIL, password=password, display_name="Demo User")
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
     balance = CreditAccount.objects.filter(user=user).values_list("balance", flat=True).first() or 0
     if balance < credits:
         balance = services.credits_grant(user=user, amount=credits - balance, note="seed_demo top-up").balance_after
-    return balance
+    return balance, password

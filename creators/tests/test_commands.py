@@ -112,7 +112,8 @@ def test_import_refuses_an_unknown_format(tmp_path):
         run("import_creators", str(path))
 
 
-def test_seed_demo_is_deterministic_and_adds_only_what_is_missing():
+def test_seed_demo_is_deterministic_and_adds_only_what_is_missing(settings):
+    settings.DEBUG = True  # the public demo password (creators/tests/test_seed_demo_password.py)
     out, _ = run("seed_demo", "--creators", "30", "--credits", "25")
     assert "30 creators" in out
     first = list(Creator.objects.order_by("handle").values_list("handle", "followers", "bio", "country"))
@@ -131,7 +132,7 @@ def test_seed_demo_is_deterministic_and_adds_only_what_is_missing():
 
 
 def test_seed_demo_looks_realistic():
-    run("seed_demo", "--creators", "60", "--no-posts")
+    run("seed_demo", "--creators", "60", "--no-posts", "--password", "a demo passphrase 60")
     assert not CreatorPost.objects.exists()
     assert Creator.objects.values("platform").distinct().count() == 3
     assert Creator.objects.values("category").distinct().count() >= 5
