@@ -41,6 +41,16 @@ def _isolated_cache():
     clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _closed_breakers():
+    """Circuit breakers are per process: one test's outage must not refuse the next test's calls."""
+    from flashlearn.breaker import reset_breakers
+
+    reset_breakers()
+    yield
+    reset_breakers()
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

@@ -6,11 +6,16 @@ ImproperlyConfigured with a message that names the variable and never the passwo
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import dj_database_url
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
+
+from flashlearn.breaker import DATABASE, breaker_for
 
 # SQLAlchemy spells the driver into the scheme; Django picks the driver itself.
 _SQLALCHEMY_SCHEMES = {
@@ -31,6 +36,17 @@ _LIBPQ_OPTIONS = {
 # Query keys that only mean something to a pooler or to SQLAlchemy; dropped before psycopg.
 _POOLER_FLAGS = {"pgbouncer", "pool_mode"}
 _TRANSACTION_POOLER_PORT = 6543
+# PostgreSQL through flashlearn/backends/postgresql: Django's backend with a circuit breaker.
+POSTGRES_ENGINE = "flashlearn.backends.postgresql"
+# How long psycopg_pool keeps retrying a failed connection in the background before it gives up
+# and grows again on the next request. Its own default (5 min, backing off to ~1 min between
+# tries) would keep the pool empty for up to a minute after the database is back.
+POOL_RECONNECT_TIMEOUT = 1.0
+# SQLite as a server's database: readers never block the writer (WAL), a write transaction takes
+# the write lock when it begins (IMMEDIATE: no deadlock when two readers both try to upgrade, which
+# SQLite answers with an instant "database is locked"), and writers queue for the lock instead of
+# failing (timeout, seconds). synchronous=NORMAL is durable under WAL except on power loss.
+SQLITE_INIT_COMMAND = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 _URL_FORM = "use postgres://USER:PASSWORD@HOST:PORT/NAME"
 
 
@@ -122,6 +138,7 @@ def database_config(
     pool_max: int = 10,
     pool_timeout: float = 5.0,
     connect_timeout: int = 5,
+    sqlite_timeout: float = 20.0,
 ) -> dict:
     """A Django DATABASES entry for `url`.
 
@@ -137,7 +154,11 @@ def database_config(
     except Exception:  # dj-database-url raises several types; none may carry the password out
         raise _fail(variable, f"cannot be parsed: {redact(url)}", _URL_FORM) from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE", "timeout": sqlite_timeout, "init_command": SQLITE_INIT_COMMAND,
+        }
         return config
+    config["ENGINE"] = POSTGRES_ENGINE
 
     if pool_mode and pool_mode.strip().lower() not in {"transaction", "session"}:
         raise _fail("DB_POOL_MODE", f"is {pool_mode!r}", "use 'transaction' or 'session', or leave it unset")
@@ -170,7 +191,61 @@ def database_config(
         # With CONN_HEALTH_CHECKS on, Django hands the pool `check=ConnectionPool.check_connection`
         # (so "check" must not be repeated here): a pooled connection is pinged before use, and
         # one the server dropped is replaced instead of failing the request.
-        options["pool"] = {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}
+        options["pool"] = {
+            "min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout,
+            "reconnect_timeout": POOL_RECONNECT_TIMEOUT, "connection_class": BreakerConnection,
+        }
         config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = options
     return config
+
+
+class BreakerConnection(psycopg.Connection):
+    """The pool's connections: each connect, the pool's own background ones included, tells the
+    database breaker whether PostgreSQL answered, so that the first refused reconnect opens the
+    circuit instead of the first request that waited out the whole pool timeout."""
+
+    @classmethod
+    def connect(cls, conninfo: str = "", **kwargs):
+        breaker = breaker_for(DATABASE)
+        try:
+            connection = super().connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            breaker.failed(exc)
+            raise
+        breaker.succeeded()
+        return connection
+
+
+_NOT_LIBPQ = {"cursor_factory", "context", "prepare_threshold", "pool", "autocommit"}
+
+
+def postgres_probe(conn_params: dict, *, timeout: float) -> None:
+    """SELECT 1 over a connection of its own (never the pool's), given up after `timeout` seconds.
+
+    The bound holds whatever the server does (refuses, accepts and says nothing, stalls mid-query):
+    libpq's connect_timeout is whole seconds, at least 2, and nothing bounds a stalled query, so
+    the probe runs on asyncio and is cancelled at the deadline. Raises psycopg.OperationalError.
+    """
+    params = {key: value for key, value in conn_params.items() if key not in _NOT_LIBPQ}
+
+    async def probe() -> None:
+        connection = None
+        try:
+            async with asyncio.timeout(timeout):
+                connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+                await connection.execute("SELECT 1")
+        except TimeoutError:
+            raise psycopg.OperationalError(f"no answer from the database within {timeout:g}s") from None
+        finally:
+            if connection is not None:
+                await connection.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(probe())
+        return
+    # Called from a thread that runs an event loop: the probe gets a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(asyncio.run, probe()).result()

@@ -15,6 +15,8 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from flashlearn.breaker import safe_reason
+
 logger = logging.getLogger("flashlearn.errors")
 
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -158,7 +160,7 @@ def api_exception_handler(exc, context):
 
 def _api_error_response(exc):
     if isinstance(exc, DEPENDENCY_ERRORS):
-        logger.warning("dependency unavailable: %s", exc.__class__.__name__)
+        logger.warning("dependency unavailable: %s", safe_reason(exc))
         return Response(
             _unavailable_body(exc), status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
         )
@@ -215,7 +217,7 @@ def server_error(request):
     exc = sys.exc_info()[1]
     request_id = getattr(request, "request_id", "")
     if isinstance(exc, DEPENDENCY_ERRORS):
-        logger.warning("dependency unavailable: %s", exc.__class__.__name__, extra={"request_id": request_id})
+        logger.warning("dependency unavailable: %s", safe_reason(exc), extra={"request_id": request_id})
         return dependency_unavailable_response(exc)
     logger.error("unhandled exception", exc_info=exc is not None, extra={"request_id": request_id,
                                                                           "path": request.path})

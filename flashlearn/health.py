@@ -1,4 +1,11 @@
-"""Liveness, readiness and the database check of API.md (no DRF: these must work bare)."""
+"""Liveness, readiness and the database check of API.md (no DRF: these must work bare).
+
+/readyz and /__dbcheck__ answer within about HEALTH_CHECK_TIMEOUT whatever the dependencies do:
+PostgreSQL is probed over a connection of the check's own (never the pool, whose wait is
+DB_POOL_TIMEOUT) and Redis with socket timeouts of that length. Each answer also tells that
+dependency's circuit breaker, so a load balancer polling /readyz closes it as soon as the
+dependency is back.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +16,27 @@ from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.http import require_safe
 
+from flashlearn.breaker import CACHE, DATABASE, breaker_for
+from flashlearn.database import postgres_probe
 from flashlearn.errors import DATABASE_RETRY_AFTER_SECONDS
 
 
 def check_database() -> dict:
+    connection = connections["default"]
+    on_postgres = connection.vendor == "postgresql"
     try:
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        if on_postgres:
+            postgres_probe(connection.get_connection_params(), timeout=settings.HEALTH_CHECK_TIMEOUT)
+        else:  # SQLite: a local file, no server to wait for
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
     except Exception as exc:  # any failure to reach the database means "not ready"
+        if on_postgres:
+            breaker_for(DATABASE).failed(exc)
         return {"ok": False, "error": exc.__class__.__name__}
+    if on_postgres:
+        breaker_for(DATABASE).succeeded()
     return {"ok": True}
 
 
@@ -27,12 +45,17 @@ def check_channel_layer() -> dict:
         return {"ok": True, "backend": "in-memory"}
     import redis
 
+    timeout = settings.HEALTH_CHECK_TIMEOUT / 2  # connect, then PING: the whole check stays within it
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        client.ping()
-        client.close()
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            client.ping()
+        finally:
+            client.close()
     except redis.RedisError as exc:
+        breaker_for(CACHE).failed(exc)
         return {"ok": False, "backend": "redis", "error": exc.__class__.__name__}
+    breaker_for(CACHE).succeeded()
     return {"ok": True, "backend": "redis"}
 
 

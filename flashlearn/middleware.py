@@ -21,6 +21,7 @@ from django.http import Http404
 from django.middleware import clickjacking, common, csrf, security
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from flashlearn.breaker import safe_reason
 from flashlearn.errors import DEPENDENCY_ERRORS, dependency_unavailable_response, server_error_response
 
 access_log = logging.getLogger("flashlearn.request")
@@ -113,7 +114,7 @@ class ErrorMiddleware:
         request_id = getattr(request, "request_id", "")
         if isinstance(exception, DEPENDENCY_ERRORS):
             error_log.warning(
-                "dependency unavailable: %s", exception.__class__.__name__,
+                "dependency unavailable: %s", safe_reason(exception),
                 extra={"request_id": request_id, "path": request.path},
             )
             return dependency_unavailable_response(exception)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from flashlearn.database import database_config, redact
+from flashlearn.database import BreakerConnection, database_config, redact
 from flashlearn.tests.helpers import manage, project_env
 
 PASSWORD = "s3cr3t-Pa55"
 
 SQLITE = "django.db.backends.sqlite3"
-POSTGRES = "django.db.backends.postgresql"
+POSTGRES = "flashlearn.backends.postgresql"  # Django's, with the database circuit breaker
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,11 @@ def test_direct_connection_uses_psycopg_pool_sized_from_env(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(project_settings)
-    assert config["OPTIONS"]["pool"] == {"min_size": 3, "max_size": 17, "timeout": 2.5}
+    pool = config["OPTIONS"]["pool"]
+    assert (pool["min_size"], pool["max_size"], pool["timeout"]) == (3, 17, 2.5)
+    # The pool's connects report to the breaker, and it regrows on demand after an outage.
+    assert pool["connection_class"] is BreakerConnection
+    assert pool["reconnect_timeout"] <= 1.0
     assert config["CONN_HEALTH_CHECKS"] is True
     # Persistent connections pile up under ASGI (one per thread): the pool replaces them.
     assert config["CONN_MAX_AGE"] == 0

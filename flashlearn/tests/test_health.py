@@ -65,7 +65,11 @@ def test_readyz_database_check_catches_a_real_driver_error(client, monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(health.connections["default"], "cursor", broken_cursor)
+    connection = health.connections["default"]
+    if connection.vendor == "postgresql":  # probed over a connection of its own: point it at a closed port
+        monkeypatch.setitem(connection.settings_dict, "PORT", free_port())
+    else:
+        monkeypatch.setattr(connection, "cursor", broken_cursor)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == {"ok": False, "error": "OperationalError"}

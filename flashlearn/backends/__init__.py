@@ -1,0 +1,1 @@
+"""Database backends: Django's own, adapted where an outage must be answered fast."""
