@@ -46,3 +46,20 @@ class ProtectionUnavailable(ServiceUnavailable):
 
     code = "auth_protection_unavailable"
     message = "Sign-in is temporarily unavailable. Retry later."
+
+
+class JwksUnavailable(ServiceUnavailable):
+    """Supabase's key set (JWKS) could not be fetched: the token may well be valid, so 503, not 401."""
+
+    code = "auth_keys_unavailable"
+    message = "Sign-in with this token is temporarily unavailable. Retry later."
+
+
+class ExternalEmailConflict(Conflict):
+    """A Supabase identity whose email belongs to a local account that cannot be linked to it."""
+
+    code = "email_conflict_unverified"
+    message = (
+        "An account with this email address already exists, and the address is not verified for both "
+        "sign-in methods. Sign in with that account's password, or have the address verified."
+    )

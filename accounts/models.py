@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -17,6 +19,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the address was proven (a trusted path only: an operator, or a verified external
+    # identity that created the account). Local sign-up leaves it null; only a proven address is
+    # ever linked to a Supabase identity with the same email.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Carried in every token we issue (claim `ver`); bumped whenever the password hash changes or
+    # the account is deactivated, so every outstanding token of the user dies, whatever path did it.
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -34,6 +43,70 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_external(self) -> bool:
         return self.external_id is not None
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._remember_credentials()
+        return instance
+
+    def _remember_credentials(self) -> None:
+        self._saved_credentials = (self.__dict__.get("password"), self.__dict__.get("is_active"))
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        fields = kwargs.get("fields")
+        if fields is None or {"password", "is_active"} & set(fields):
+            self._remember_credentials()
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's, except that re-hashing the same password (a hasher upgrade) keeps sessions."""
+
+        def rehash(raw: str) -> None:
+            self.set_password(raw)
+            self._password = None
+            self._saved_credentials = (self.password, self.is_active)
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, rehash)
+
+    def _credentials_lapse(self, update_fields) -> bool:
+        """Does this save change the password hash or deactivate the account?"""
+        saved = getattr(self, "_saved_credentials", (None, None))
+        if None in saved:  # built without a read (or fields deferred): ask the database
+            saved = type(self)._base_manager.filter(pk=self.pk).values_list("password", "is_active").first()
+            if saved is None:
+                return False
+        writes = (lambda name: True) if update_fields is None else (lambda name: name in update_fields)
+        return (writes("password") and self.password != saved[0]) or (
+            writes("is_active") and saved[1] and not self.is_active
+        )
+
+    def save(self, **kwargs) -> None:
+        """Bumps `token_version` (in the database, F() + 1) when the password hash changes or the
+        account is deactivated, through any path: the API, the admin's forms, `changepassword`.
+
+        A plain save of an existing user never writes `token_version` back from memory: a stale
+        instance (loaded before a password change) must not resurrect revoked tokens.
+        """
+        if self._state.adding or self.pk is None:
+            super().save(**kwargs)
+            self._remember_credentials()
+            return
+        update_fields = kwargs.get("update_fields")
+        lapse = self._credentials_lapse(update_fields)
+        if lapse:
+            self.token_version = F("token_version") + 1
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "token_version"}
+        elif update_fields is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "token_version"
+            ]
+        super().save(**kwargs)
+        if lapse:
+            self.refresh_from_db(fields=["token_version"])
+        self._remember_credentials()
+
 
 class Profile(models.Model):
     """Everything about a user that is not needed to sign in. Exactly one per user.
@@ -45,8 +118,10 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     bio = models.TextField(max_length=2000, blank=True)
     phone = models.CharField(max_length=20, blank=True)
-    # Unique when set (NULL when not): two people cannot share a work address.
-    work_email = models.EmailField(max_length=254, null=True, blank=True, unique=True)
+    # Pending until proven (work_email_verified): anyone may claim any address, so claiming one
+    # never tells whether somebody else holds it. Two people cannot share a *verified* address.
+    work_email = models.EmailField(max_length=254, null=True, blank=True, db_index=True)
+    work_email_verified = models.BooleanField(default=False)
     date_of_birth = models.DateField(null=True, blank=True)
     website = models.URLField(max_length=200, blank=True)
     linkedin = models.URLField(max_length=200, blank=True)
@@ -57,6 +132,15 @@ class Profile(models.Model):
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
     emergency_contact_email = models.EmailField(max_length=254, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_email"], condition=models.Q(work_email_verified=True),
+                name="accounts_profile_verified_work_email_unique",
+                violation_error_message="Another account has verified this work email.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
@@ -75,6 +159,7 @@ class AuthEvent(models.Model):
         PASSWORD_CHANGED = "password_changed"
         EXTERNAL_USER_CREATED = "external_user_created"
         TOKEN_REJECTED = "token_rejected"
+        TOKEN_REUSED = "token_reused"  # a rotated or logged-out refresh token came back: all sessions revoked
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     user = models.ForeignKey(

@@ -11,21 +11,24 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import lockout
-from accounts.errors import EmailTaken, InvalidCredentials, TokenExpired, TokenInvalid
+from accounts.errors import EmailTaken, ExternalEmailConflict, InvalidCredentials, TokenExpired, TokenInvalid
 from accounts.models import AuthEvent, Profile, User
 from accounts.request_meta import RequestMeta
 from accounts.stats import CACHE_ERRORS, stat_incr
 from accounts.tokens import (
+    SESSION_CLAIM,
     ExternalClaims,
     outstanding_for,
     refresh_token_payload,
     refresh_tokens_revoke_all,
     token_pair_issue,
+    token_version_of,
 )
 from flashlearn.errors import Conflict, InvalidInput
 
@@ -127,24 +130,43 @@ def admin_login(*, email: str, password: str, meta: RequestMeta) -> User:
 
 
 def token_refresh(*, refresh: str, meta: RequestMeta) -> dict[str, str]:
-    """Rotate a refresh token: the presented one is blacklisted, a new recorded pair is issued.
+    """Rotate a refresh token: the presented one is blacklisted, a new recorded pair is issued
+    (same session). A token older than the user's last password change or deactivation is refused.
 
     The token's OutstandingToken row is locked, so two concurrent uses of one token give one
-    new pair and one 401, never two pairs.
+    new pair and one 401, never two pairs. Presenting a token that was already rotated or logged
+    out is reuse: whoever holds a copy (a thief who rotated first, or the victim) cannot tell us
+    which one is legitimate, so every session of the user is revoked (refresh tokens blacklisted,
+    token version bumped: access tokens and open websockets die too) and both sign in again.
     """
     payload = refresh_token_payload(refresh)
     user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM), is_active=True).first()
-    if user is None:
+    if user is None or token_version_of(payload) != user.token_version:
         raise TokenInvalid()
+    reused = False
     with transaction.atomic():
         outstanding = outstanding_for(refresh, payload, user=user)
         outstanding = OutstandingToken.objects.select_for_update().get(pk=outstanding.pk)
         if BlacklistedToken.objects.filter(token=outstanding).exists():
-            raise TokenInvalid()
-        BlacklistedToken.objects.create(token=outstanding)
-        tokens = token_pair_issue(user)
+            reused = True
+        else:
+            BlacklistedToken.objects.create(token=outstanding)
+            session_id = payload.get(SESSION_CLAIM)
+            tokens = token_pair_issue(user, session_id=session_id if isinstance(session_id, str) else None)
+    if reused:
+        revoked = user_sessions_revoke(user=user)
+        auth_event_record(kind=AuthEvent.Kind.TOKEN_REUSED, meta=meta, user=user, detail=f"revoked {revoked}")
+        raise TokenInvalid()
     auth_event_record(kind=AuthEvent.Kind.REFRESH, meta=meta, user=user)
     return tokens
+
+
+def user_sessions_revoke(*, user: User) -> int:
+    """End every session of `user`: blacklist the refresh tokens and bump the token version, which
+    kills access tokens and closes websockets. Returns how many refresh tokens were revoked."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+        return refresh_tokens_revoke_all(user=user)
 
 
 def user_logout(*, refresh: str, meta: RequestMeta) -> None:
@@ -172,7 +194,7 @@ def password_change(*, user: User, old_password: str, new_password: str, meta: R
     _password_check(new_password, user=user, field="new_password")
     user.set_password(new_password)  # hashed here, outside the transaction
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(password=user.password)
+        user.save(update_fields=["password"])  # bumps token_version: every older token dies
         revoked = refresh_tokens_revoke_all(user=user)
         tokens = token_pair_issue(user)
     auth_event_record(kind=AuthEvent.Kind.PASSWORD_CHANGED, meta=meta, user=user, detail=f"revoked {revoked}")
@@ -263,6 +285,12 @@ def external_user_sync(*, claims: ExternalClaims, meta: RequestMeta | None = Non
 def _external_user_upsert(claims: ExternalClaims) -> tuple[User, bool]:
     """Find the user by `sub`, else link the account with the same email, else create one.
 
+    An email match is linked only when both sides proved the address: the token vouches for it
+    (verified, role `authenticated`, pinned issuer) and the local account has `email_verified_at`.
+    Otherwise anyone could sign up with someone else's address, wait for the owner's first
+    Supabase sign-in, and read everything they then create. The clash is a 409
+    `email_conflict_unverified`. Linking makes the local password unusable and ends its sessions.
+
     Two first requests at once: one insert wins on the unique `external_id`/email constraint and
     the other reads what it wrote.
     """
@@ -279,12 +307,13 @@ def _external_user_upsert(claims: ExternalClaims) -> tuple[User, bool]:
                 if user is not None:
                     if user.external_id is not None:  # the address belongs to another external identity
                         raise TokenInvalid()
-                    user.external_id = claims.sub
-                    user.display_name = user.display_name or claims.name
-                    user.save(update_fields=["external_id", "display_name"])
+                    if not (claims.email_trusted and user.email_verified_at is not None):
+                        raise ExternalEmailConflict()
+                    _external_user_link(user, claims)
                     return user, False
                 user = User.objects.create_user(
-                    email=claims.email, password=None, external_id=claims.sub, display_name=claims.name
+                    email=claims.email, password=None, external_id=claims.sub, display_name=claims.name,
+                    email_verified_at=timezone.now() if claims.email_trusted else None,
                 )
                 return user, True
         except IntegrityError:
@@ -293,11 +322,22 @@ def _external_user_upsert(claims: ExternalClaims) -> tuple[User, bool]:
     raise TokenInvalid()  # pragma: no cover
 
 
+def _external_user_link(user: User, claims: ExternalClaims) -> None:
+    """Attach a Supabase identity to a local account: from now on only Supabase signs it in."""
+    user.external_id = claims.sub
+    user.display_name = user.display_name or claims.name
+    user.set_unusable_password()
+    user.save(update_fields=["external_id", "display_name", "password"])  # bumps token_version
+    revoked = refresh_tokens_revoke_all(user=user)
+    logger.info("external identity linked to user %s by verified email; %s refresh tokens revoked", user.pk, revoked)
+
+
 def _external_user_refresh(user: User, claims: ExternalClaims) -> None:
     fields = []
     if claims.email and claims.email != user.email and not User.objects.filter(email=claims.email).exists():
         user.email = claims.email
-        fields.append("email")
+        user.email_verified_at = timezone.now() if claims.email_trusted else None
+        fields += ["email", "email_verified_at"]
     if claims.name and claims.name != user.display_name:
         user.display_name = claims.name
         fields.append("display_name")

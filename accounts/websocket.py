@@ -1,19 +1,29 @@
 """Websocket token auth: `?token=<jwt>` or the `bearer, <jwt>` subprotocol.
 
-A missing or bad token closes the socket with 4401 before any consumer runs.
+A missing or bad token closes the socket with 4401 before any consumer runs. An accepted socket
+lives only as long as its credentials: it is closed with 4401 at the token's `exp`, and once the
+user's token version changes (password change, deactivation, refresh-token reuse), the user is
+deactivated or deleted, or the session the token belongs to is logged out. The check runs before
+every outgoing frame (the database is asked at most every WS_AUTH_RECHECK_SECONDS) and on a timer,
+so a silent socket is cut off too. It works for every route: the consumer sees an ordinary
+disconnect (code 4401) and never sends another frame.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from django.contrib.auth.models import AnonymousUser
+from django.conf import settings
 
-from accounts.authentication import user_for_token
+from accounts.authentication import SocketCredentials, socket_credentials_for_token, socket_credentials_hold
 from accounts.request_meta import RequestMeta
+from flashlearn.errors import ServiceUnavailable
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013  # the token could not be checked now (Supabase's keys unreachable)
 
 
 def token_from_scope(scope) -> tuple[str | None, str | None]:
@@ -26,19 +36,93 @@ def token_from_scope(scope) -> tuple[str | None, str | None]:
     return (tokens[0] if tokens else None), None
 
 
+class CredentialGuard:
+    """Sits between one socket's consumer and the server: closes the socket with 4401 when its
+    credentials lapse, and tells the consumer it is gone."""
+
+    def __init__(self, credentials: SocketCredentials, server_send, *, recheck_seconds: float):
+        self.credentials = credentials
+        self.server_send = server_send
+        self.recheck_seconds = recheck_seconds
+        self.checked_at = time.monotonic()  # the middleware checked everything just now
+        self.valid = True
+        self.closed = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def still_valid(self) -> bool:
+        if self.valid and time.time() >= self.credentials.expires_at:
+            self.valid = False
+        if self.valid and time.monotonic() - self.checked_at >= self.recheck_seconds:
+            async with self._lock:  # concurrent senders share one database read
+                if time.monotonic() - self.checked_at >= self.recheck_seconds:
+                    holds = await database_sync_to_async(socket_credentials_hold)(self.credentials)
+                    self.checked_at = time.monotonic()
+                    self.valid = self.valid and holds
+        return self.valid
+
+    async def close(self) -> None:
+        if not self.closed.is_set():
+            self.closed.set()
+            await self.server_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+
+    async def send(self, message) -> None:
+        if self.closed.is_set():
+            return  # closed for its credentials: nothing more goes out
+        if message.get("type") == "websocket.send" and not await self.still_valid():
+            await self.close()
+            return
+        await self.server_send(message)
+
+    async def receive(self, server_receive):
+        disconnect = {"type": "websocket.disconnect", "code": CLOSE_UNAUTHENTICATED}
+        if self.closed.is_set():
+            return disconnect
+        incoming = asyncio.ensure_future(server_receive())
+        closing = asyncio.ensure_future(self.closed.wait())
+        try:
+            await asyncio.wait({incoming, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closing.cancel()
+            if not incoming.done():
+                incoming.cancel()
+        return incoming.result() if incoming.done() and not incoming.cancelled() else disconnect
+
+    async def watch(self) -> None:
+        """The timer: wakes at `exp` and every recheck interval, so silence does not keep a socket."""
+        while not self.closed.is_set():
+            until_expiry = max(0.0, self.credentials.expires_at - time.time()) + 0.05
+            await asyncio.sleep(min(self.recheck_seconds, until_expiry))
+            if not await self.still_valid():
+                await self.close()
+
+
 class TokenAuthMiddleware:
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
         token, subprotocol = token_from_scope(scope)
-        user = await database_sync_to_async(user_for_token)(token, RequestMeta.from_scope(scope)) if token else None
-        if user is None:
+        found, refusal = None, CLOSE_UNAUTHENTICATED
+        if token:
+            try:
+                found = await database_sync_to_async(socket_credentials_for_token)(token, RequestMeta.from_scope(scope))
+            except ServiceUnavailable:
+                refusal = CLOSE_TRY_AGAIN_LATER
+        if found is None:
             # Accept-then-close is the only way a browser sees our close code.
             message = await receive()
             if message["type"] == "websocket.connect":
                 await send({"type": "websocket.accept", **({"subprotocol": subprotocol} if subprotocol else {})})
-                await send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+                await send({"type": "websocket.close", "code": refusal})
             return None
-        scope = dict(scope, user=user or AnonymousUser(), auth_subprotocol=subprotocol)
-        return await self.inner(scope, receive, send)
+        user, credentials = found
+        guard = CredentialGuard(credentials, send, recheck_seconds=settings.WS_AUTH_RECHECK_SECONDS)
+        scope = dict(
+            scope, user=user, auth_subprotocol=subprotocol,
+            auth_expires_at=credentials.expires_at, auth_token_version=credentials.token_version,
+        )
+        watcher = asyncio.ensure_future(guard.watch())
+        try:
+            return await self.inner(scope, lambda: guard.receive(receive), guard.send)
+        finally:
+            watcher.cancel()

@@ -94,12 +94,15 @@ def test_sync_cache_entry_has_the_configured_ttl(api_client, settings, monkeypat
     assert list(seen.values()) == [42]
 
 
-def test_existing_password_account_is_linked_by_email(api_client):
-    local = user_create(email="ext@example.com")
+def test_existing_password_account_is_linked_by_email_only_when_both_proved_it(api_client):
+    from django.utils import timezone
+
+    local = user_create(email="ext@example.com", email_verified_at=timezone.now())
     sub = uuid.uuid4()
-    assert get(api_client, external_token(sub=sub)).status_code == 200
+    assert get(api_client, external_token(sub=sub, email_verified=True)).status_code == 200
     local.refresh_from_db()
     assert local.external_id == sub
+    assert not local.has_usable_password()  # accounts/tests/test_account_takeover.py has the rest
     assert User.objects.count() == 1
 
 

@@ -13,6 +13,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
     return project_env(**{
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "flashlearn.example.com",
         "DATABASE_URL": "postgres://flashlearn:pw@db.internal:5432/flashlearn?sslmode=require",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
