@@ -78,3 +78,12 @@ class GoogleUnavailable(ServiceUnavailable):
 
 class SyncTokenExpired(Exception):
     """Google answered 410 Gone to a syncToken: the caller must drop it and do a full sync."""
+
+
+class TaskQueueUnavailable(ServiceUnavailable):
+    code = "task_queue_unavailable"
+    message = "Background work cannot be queued right now (the task broker is unreachable). Retry shortly."
+
+    def __init__(self, message: str | None = None, **kwargs):
+        kwargs.setdefault("retry_after", 5)
+        super().__init__(message, **kwargs)

@@ -38,6 +38,11 @@ class CalendarConnection(models.Model):
     sync_lock_until = models.DateTimeField(null=True, blank=True)
     sync_lock_owner = models.CharField(max_length=64, blank=True, default="")
     sync_requested_at = models.DateTimeField(null=True, blank=True)
+    # Background sync (calendars/tasks.py): set when a sync task is queued, cleared when one starts, so
+    # a burst of webhooks queues one task. The outcome of the last finished sync: "ok" or an error code.
+    sync_queued_at = models.DateTimeField(null=True, blank=True)
+    last_sync_result = models.CharField(max_length=64, blank=True, default="")
+    last_sync_finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

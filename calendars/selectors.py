@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -48,3 +49,23 @@ def connections_to_sync(*, email: str | None = None, include_backoff: bool = Fal
     if not include_backoff:
         connections = connections.filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=timezone.now()))
     return connections.order_by("pk")
+
+
+def connection_sync_state(*, connection: CalendarConnection) -> dict:
+    """Where background sync stands: `running` while a worker holds the sync lease, `queued` while a
+    task waits for a worker, else `idle`; with the last finished sync's result and time."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CALENDAR_SYNC_QUEUED_STALE_SECONDS)
+    if (connection.sync_lock_until and connection.sync_lock_until > now
+            and connection.status != CalendarConnection.Status.REVOKED):
+        state = "running"
+    elif connection.sync_queued_at and connection.sync_queued_at > stale:
+        state = "queued"
+    else:
+        state = "idle"
+    return {
+        "state": state,
+        "queued_at": connection.sync_queued_at if state == "queued" else None,
+        "last_result": connection.last_sync_result,
+        "last_finished_at": connection.last_sync_finished_at,
+    }

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from kombu.exceptions import OperationalError as BrokerError
 
 from calendars.encryption import decrypt_token, encrypt_token
 from calendars.errors import (
@@ -26,6 +27,7 @@ from calendars.errors import (
     OAuthExchangeFailed,
     OAuthStateInvalid,
     SyncInProgress,
+    TaskQueueUnavailable,
 )
 from calendars.google import oauth
 from calendars.google.channels import channel_ensure, channel_stop
@@ -33,7 +35,7 @@ from calendars.google.client import GoogleCalendarClient
 from calendars.google.credentials import token_revoke
 from calendars.google.sync import SyncResult, calendar_sync
 from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, OAuthState, PushChannel
-from flashlearn.errors import Forbidden, NotFound
+from flashlearn.errors import DomainError, Forbidden, NotFound
 
 logger = logging.getLogger("calendars.services")
 
@@ -132,11 +134,18 @@ def _connection_store(*, user, grant: oauth.TokenGrant) -> CalendarConnection:
 
 # --- Sync -------------------------------------------------------------------------------------
 
-def _lease_claim(connection_id: int, owner: str) -> bool:
+def _lease_claim(connection_id: int, owner: str, *, task_id: str | None = None) -> bool:
+    """Take the lease when it is free or expired. A task redelivered after its worker died (same task
+    id) takes its own lease over at once; the owner suffix changes, so a still-running first copy
+    fails its next heartbeat and writes nothing more. Running clears the queued marker."""
     now = timezone.now()
-    return CalendarConnection.objects.filter(pk=connection_id).filter(
-        Q(sync_lock_until__isnull=True) | Q(sync_lock_until__lt=now)
-    ).update(sync_lock_until=now + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS), sync_lock_owner=owner) == 1
+    free = Q(sync_lock_until__isnull=True) | Q(sync_lock_until__lt=now)
+    if task_id:
+        free |= Q(sync_lock_owner__startswith=f"{task_id}:")
+    return CalendarConnection.objects.filter(pk=connection_id).filter(free).update(
+        sync_lock_until=now + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS), sync_lock_owner=owner,
+        sync_queued_at=None,
+    ) == 1
 
 
 def _lease_renew(connection_id: int, owner: str) -> None:
@@ -153,16 +162,17 @@ def _lease_release(connection_id: int, owner: str) -> None:
     )
 
 
-def connection_sync(*, connection_id: int, full: bool = False) -> SyncResult:
+def connection_sync(*, connection_id: int, full: bool = False, task_id: str | None = None) -> SyncResult:
     """Sync every configured calendar of a connection. Two syncs of one connection never overlap:
-    the second raises SyncInProgress and leaves a request the running one honours before it ends."""
+    the second raises SyncInProgress and leaves a request the running one honours before it ends.
+    Called by the `calendars.connection_sync` task (`task_id` set) and by `sync_calendars --now`."""
     connection = CalendarConnection.objects.get(pk=connection_id)
     if connection.status == CalendarConnection.Status.REVOKED:
         raise CalendarNotConnected()
     if connection.status == CalendarConnection.Status.NEEDS_REAUTH:
         raise CalendarReauthRequired()
-    owner = uuid.uuid4().hex
-    if not _lease_claim(connection_id, owner):
+    owner = f"{task_id}:{uuid.uuid4().hex[:8]}" if task_id else uuid.uuid4().hex
+    if not _lease_claim(connection_id, owner, task_id=task_id):
         CalendarConnection.objects.filter(pk=connection_id).update(sync_requested_at=timezone.now())
         raise SyncInProgress()
     client = GoogleCalendarClient(connection_id=connection_id)
@@ -188,21 +198,98 @@ def connection_sync(*, connection_id: int, full: bool = False) -> SyncResult:
             raise CalendarNotConnected() from None
         raise SyncInProgress() from None
     except CalendarAccessError as exc:
-        _record_failure(connection_id, exc.message, permanent=True)
+        _record_failure(connection_id, exc.message, code=exc.code, permanent=True)
         raise
     except GoogleUnavailable as exc:
-        _record_failure(connection_id, exc.message, permanent=False)
+        _record_failure(connection_id, exc.message, code=exc.code, permanent=False)
+        raise
+    except CalendarReauthRequired as exc:  # the token refresh found the grant revoked
+        connection_sync_result_record(connection_id=connection_id, result=exc.code)
         raise
     finally:
         client.close()
         _lease_release(connection_id, owner)  # no-op after _record_success released it
 
 
-def connection_sync_for_user(*, user, full: bool = False) -> SyncResult:
+def connection_sync_enqueue(*, connection_id: int, full: bool = False) -> bool:
+    """Queue a background sync; False when one is already queued (a burst of webhooks queues one task).
+
+    Published at once, not on commit: the task reads rows committed long before, and a broker that is
+    down then answers this request with a 503 (TaskQueueUnavailable) instead of losing the sync after
+    commit. A queued marker older than CALENDAR_SYNC_QUEUED_STALE_SECONDS is taken for a lost message.
+    A full resync is always queued. Without a broker (eager mode) the task runs here, inline.
+    """
+    from calendars import tasks  # tasks import this module
+
+    now = timezone.now()
+    waiting = CalendarConnection.objects.filter(pk=connection_id)
+    if not full:
+        stale = now - timedelta(seconds=settings.CALENDAR_SYNC_QUEUED_STALE_SECONDS)
+        waiting = waiting.filter(Q(sync_queued_at__isnull=True) | Q(sync_queued_at__lt=stale))
+    if waiting.update(sync_queued_at=now) != 1:
+        return False
+    try:
+        tasks.connection_sync.delay(connection_id, full)
+    except BrokerError as exc:
+        CalendarConnection.objects.filter(pk=connection_id, sync_queued_at=now).update(sync_queued_at=None)
+        logger.error("sync not queued: broker unreachable", extra={"connection_id": connection_id,
+                                                                   "problem": type(exc).__name__})
+        raise TaskQueueUnavailable() from None
+    except DomainError as exc:  # eager mode only: the sync ran inline and failed; its outcome is stored
+        logger.info("inline sync failed", extra={"connection_id": connection_id, "problem": exc.code})
+    return True
+
+
+def connection_sync_request(*, user, full: bool = False) -> CalendarConnection:
+    """POST /calendars/sync: queue a sync of the user's connection and return it (its sync state).
+    Refusals that need no call to Google are immediate: not connected (404), reconnect first (409)."""
     connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first()
-    if connection is None:
+    if connection is None or connection.status == CalendarConnection.Status.REVOKED:
         raise CalendarNotConnected()
-    return connection_sync(connection_id=connection.pk, full=full)
+    if connection.status == CalendarConnection.Status.NEEDS_REAUTH:
+        raise CalendarReauthRequired()
+    connection_sync_enqueue(connection_id=connection.pk, full=full)
+    connection.refresh_from_db()
+    return connection
+
+
+def connection_sync_result_record(*, connection_id: int, result: str) -> None:
+    """Store the outcome of a sync that ended without _record_success/_record_failure (e.g. a time limit)."""
+    CalendarConnection.objects.filter(pk=connection_id).update(
+        last_sync_result=result[:64], last_sync_finished_at=timezone.now(), updated_at=timezone.now())
+
+
+def connection_sync_collapsed(*, connection_id: int) -> None:
+    """A queued sync found another running: the running one honours sync_requested_at, so this one is
+    no longer waiting."""
+    CalendarConnection.objects.filter(pk=connection_id).update(sync_queued_at=None)
+
+
+def connections_sync_due() -> int:
+    """The schedule (every 10 minutes): queue one task per usable connection whose backoff has passed."""
+    from calendars import selectors
+
+    queued = 0
+    for connection_id in selectors.connections_to_sync().values_list("pk", flat=True).iterator():
+        queued += connection_sync_enqueue(connection_id=connection_id)
+    return queued
+
+
+def channels_renew_due() -> int:
+    """Queue a sync (which renews push channels) for usable connections whose channel expires within
+    CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS; connections in failure backoff are included."""
+    renew_before = timezone.now() + timedelta(seconds=settings.CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS)
+    ids = (CalendarConnection.objects
+           .filter(status__in=[CalendarConnection.Status.ACTIVE, CalendarConnection.Status.ERROR],
+                   calendars__channels__expires_at__lt=renew_before)
+           .values_list("pk", flat=True).distinct().order_by("pk"))
+    return sum(connection_sync_enqueue(connection_id=connection_id) for connection_id in list(ids))
+
+
+def oauth_states_prune() -> int:
+    """Delete OAuth states past their expiry (used or not): they can never be consumed again."""
+    deleted, _ = OAuthState.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
 
 
 def _channel_ensure_quietly(client: GoogleCalendarClient, state: CalendarSyncState) -> None:
@@ -219,10 +306,11 @@ def _record_success(connection_id: int, owner: str) -> None:
     CalendarConnection.objects.filter(pk=connection_id, sync_lock_owner=owner).exclude(
         status__in=[CalendarConnection.Status.REVOKED, CalendarConnection.Status.NEEDS_REAUTH]
     ).update(status=CalendarConnection.Status.ACTIVE, last_synced_at=now, last_error="", consecutive_failures=0,
-             next_retry_at=None, updated_at=now, sync_lock_until=None, sync_lock_owner="")
+             next_retry_at=None, updated_at=now, sync_lock_until=None, sync_lock_owner="",
+             last_sync_result="ok", last_sync_finished_at=now)
 
 
-def _record_failure(connection_id: int, message: str, *, permanent: bool) -> None:
+def _record_failure(connection_id: int, message: str, *, code: str, permanent: bool) -> None:
     """Count the failure and schedule the next scheduled attempt with capped exponential backoff."""
     with transaction.atomic():
         connection = CalendarConnection.objects.select_for_update().get(pk=connection_id)
@@ -233,20 +321,20 @@ def _record_failure(connection_id: int, message: str, *, permanent: bool) -> Non
         connection.consecutive_failures = failures
         connection.next_retry_at = timezone.now() + timedelta(seconds=delay)
         connection.last_error = message[:1000]
+        connection.last_sync_result = code
+        connection.last_sync_finished_at = timezone.now()
         if permanent:
             connection.status = CalendarConnection.Status.ERROR
-        connection.save(update_fields=["consecutive_failures", "next_retry_at", "last_error", "status", "updated_at"])
-
-
-def connection_force_full_resync(*, connection_id: int) -> SyncResult:
-    return connection_sync(connection_id=connection_id, full=True)
+        connection.save(update_fields=["consecutive_failures", "next_retry_at", "last_error", "status", "updated_at",
+                                       "last_sync_result", "last_sync_finished_at"])
 
 
 # --- Push notifications -----------------------------------------------------------------------
 
 def notification_receive(*, channel_id: str, token: str, resource_state: str, resource_id: str = "") -> str:
-    """Check the channel id and token; `sync` is acknowledged, `exists` runs an incremental sync."""
-    channel = PushChannel.objects.select_related("calendar").filter(channel_id=channel_id or "").first()
+    """Check the channel id and token; `sync` is acknowledged, `exists` queues an incremental sync.
+    No call to Google here: Google wants a quick answer, and the worker does the sync."""
+    channel = PushChannel.objects.select_related("calendar__connection").filter(channel_id=channel_id or "").first()
     if channel is None:
         raise NotFound("Unknown notification channel.", code="unknown_channel")
     if not constant_time_compare(token or "", channel.token):
@@ -257,15 +345,11 @@ def notification_receive(*, channel_id: str, token: str, resource_state: str, re
         return "acknowledged"
     if resource_state not in ("exists", "not_exists"):
         return "ignored"
-    try:
-        connection_sync(connection_id=channel.calendar.connection_id)
-    except SyncInProgress:
-        return "queued"  # the running sync sees the request and runs once more
-    except (GoogleUnavailable, CalendarAccessError, CalendarReauthRequired, CalendarNotConnected) as exc:
-        # Recorded on the connection; the scheduled sync retries. Google needs no error from us.
-        logger.info("notification sync failed", extra={"channel": channel_id, "problem": exc.code})
-        return "failed"
-    return "synced"
+    if channel.calendar.connection.status in (CalendarConnection.Status.REVOKED,
+                                              CalendarConnection.Status.NEEDS_REAUTH):
+        return "ignored"
+    connection_sync_enqueue(connection_id=channel.calendar.connection_id)  # a burst collapses into one task
+    return "queued"
 
 
 # --- Disconnect -------------------------------------------------------------------------------

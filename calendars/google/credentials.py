@@ -140,7 +140,15 @@ def _mark_needs_reauth(connection: CalendarConnection, message: str) -> None:
     logger.warning("calendar needs reauthorization", extra={"connection_id": connection.pk})
     if first_notice:
         connection_id = connection.pk
-        transaction.on_commit(lambda: reauth_email_send(connection_id=connection_id))
+        # Its own task (calendars.reauth_email_send, retried on mail errors), queued after commit;
+        # robust: a broker or, in eager mode, a mail outage is logged and never fails the sync.
+        transaction.on_commit(lambda: _reauth_email_enqueue(connection_id), robust=True)
+
+
+def _reauth_email_enqueue(connection_id: int) -> None:
+    from calendars import tasks  # tasks import this module
+
+    tasks.reauth_email_send.delay(connection_id)
 
 
 def reconnect_url() -> str:
@@ -148,22 +156,22 @@ def reconnect_url() -> str:
 
 
 def reauth_email_send(*, connection_id: int) -> None:
+    """Mail the user a reconnect link. Raises on a mail error: the task retries it with backoff."""
     connection = CalendarConnection.objects.select_related("user").get(pk=connection_id)
+    if connection.status != CalendarConnection.Status.NEEDS_REAUTH:
+        return  # reconnected while the email waited for a retry
     account = connection.account_email or "your Google account"
-    try:
-        send_mail(
-            subject="Reconnect your Google Calendar to Flashlearn",
-            message=(
-                f"Hello,\n\nGoogle stopped accepting Flashlearn's access to the calendar of {account}, so your "
-                "calendar is no longer syncing. This happens when access is revoked, the password changes or "
-                f"the connection goes unused for months.\n\nReconnect it here: {reconnect_url()}\n\n"
-                "Until then, new events will not appear in Flashlearn.\n"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[connection.user.email],
-        )
-    except Exception:  # a mail outage must not fail the sync that found the problem
-        logger.exception("reauth email failed", extra={"connection_id": connection_id})
+    send_mail(
+        subject="Reconnect your Google Calendar to Flashlearn",
+        message=(
+            f"Hello,\n\nGoogle stopped accepting Flashlearn's access to the calendar of {account}, so your "
+            "calendar is no longer syncing. This happens when access is revoked, the password changes or "
+            f"the connection goes unused for months.\n\nReconnect it here: {reconnect_url()}\n\n"
+            "Until then, new events will not appear in Flashlearn.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[connection.user.email],
+    )
 
 
 def token_revoke(token: str) -> bool:

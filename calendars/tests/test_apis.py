@@ -38,69 +38,74 @@ def test_connection_shows_sync_state_and_never_tokens(google, auth_client, conne
     assert "token_encrypted" not in text
 
 
-def test_sync_answers_counts(google, auth_client, connection):
+def test_sync_is_accepted_and_its_state_shows_the_outcome(google, auth_client, connection):
     google.add_events(EMAIL, 4)
 
     first = auth_client.post("/api/v1/calendars/sync", {}, format="json")
     google.add_event(EMAIL)
     second = auth_client.post("/api/v1/calendars/sync/", {"full": False}, format="json")
 
-    assert first.status_code == 200
-    assert first.json() == {"created": 4, "updated": 0, "deleted": 0, "full_resync": True}
-    assert second.json() == {"created": 1, "updated": 0, "deleted": 0, "full_resync": False}
+    # Eager mode (no broker, as in these tests): the queued sync ran before the answer.
+    assert first.status_code == 202 and second.status_code == 202
+    assert second.json()["state"] == "idle" and second.json()["queued_at"] is None
+    assert second.json()["last_result"] == "ok" and second.json()["last_finished_at"]
+    assert CalendarEvent.objects.count() == 5
+    assert "syncToken" in google.calls("events.list")[-1]["query"]
+    assert auth_client.get("/api/v1/calendars/connection").json()["sync"] == second.json()
 
 
-def test_sync_while_another_runs_is_a_409(google, auth_client, connection):
+def test_sync_while_another_runs_is_accepted_and_honoured_by_the_running_one(google, auth_client, connection):
     CalendarConnection.objects.filter(pk=connection.pk).update(
         sync_lock_until=timezone.now() + timedelta(minutes=5), sync_lock_owner="someone")
 
     response = auth_client.post("/api/v1/calendars/sync")
 
-    assert response.status_code == 409 and response.json()["error"]["code"] == "sync_in_progress"
-    assert response["Retry-After"]
+    assert response.status_code == 202 and response.json()["state"] == "running"
     assert google.calls("events.list") == []
+    connection.refresh_from_db()
+    assert connection.sync_requested_at is not None and connection.sync_queued_at is None
 
 
-def test_google_outage_is_a_503_with_retry_after(google, auth_client, connection, settings):
+def _outcome(auth_client) -> dict:
+    response = auth_client.post("/api/v1/calendars/sync")
+    assert response.status_code == 202
+    return response.json()
+
+
+def test_google_outage_is_recorded_not_returned(google, auth_client, connection, settings):
     settings.GOOGLE_CALENDAR_API_ROOT = "http://127.0.0.1:9/"
 
-    response = auth_client.post("/api/v1/calendars/sync")
-
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "google_unavailable"
-    assert int(response["Retry-After"]) >= 1
+    assert _outcome(auth_client)["last_result"] == "google_unavailable"
+    body = auth_client.get("/api/v1/calendars/connection").json()
+    assert body["status"] == "active" and body["consecutive_failures"] == 1 and body["next_retry_at"]
 
 
-def test_token_endpoint_outage_is_a_503(google, auth_client, user):
+def test_token_endpoint_outage_is_recorded(google, auth_client, user):
     from calendars.tests.factories import connection_create
 
     connection_create(user=user, google=google, expires_in=0)
     google.inject("token", 500, times=10)
 
-    response = auth_client.post("/api/v1/calendars/sync")
-
-    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+    assert _outcome(auth_client)["last_result"] == "google_unavailable"
     assert CalendarConnection.objects.get().status == "active"
 
 
-def test_token_endpoint_answering_a_json_list_is_a_503_not_a_500(google, auth_client, user):
+def test_token_endpoint_answering_a_json_list_is_an_outage_not_a_crash(google, auth_client, user):
     from calendars.tests.factories import connection_create
 
     connection_create(user=user, google=google, expires_in=0)
     google.inject("token", 502, body=["Bad Gateway"], times=10)
 
-    response = auth_client.post("/api/v1/calendars/sync")
-
-    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
+    assert _outcome(auth_client)["last_result"] == "google_unavailable"
 
 
-def test_sync_after_revocation_is_a_409_reauth(google, auth_client, connection):
+def test_sync_after_revocation_needs_reauth_and_then_is_a_409(google, auth_client, connection):
     google.revoke_all(EMAIL)
 
-    response = auth_client.post("/api/v1/calendars/sync")
-
-    assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_reauth_required"
+    assert _outcome(auth_client)["last_result"] == "calendar_reauth_required"
     assert auth_client.get("/api/v1/calendars/connection").json()["status"] == "needs_reauth"
+    response = auth_client.post("/api/v1/calendars/sync")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_reauth_required"
 
 
 def test_sync_bad_body_is_a_400(google, auth_client, connection):
@@ -220,14 +225,11 @@ def test_disconnect_during_a_sync_stops_it_and_leaves_no_events(google, auth_cli
     assert connection.status == "revoked" and connection.sync_lock_owner == ""
 
 
-def test_token_endpoint_timeout_is_a_503(google, auth_client, user, settings):
+def test_token_endpoint_timeout_is_recorded(google, auth_client, user, settings):
     from calendars.tests.factories import connection_create
 
     connection_create(user=user, google=google, expires_in=0)
     settings.CALENDAR_HTTP_TIMEOUT = 0.05
     google.token_delay = 0.3
 
-    response = auth_client.post("/api/v1/calendars/sync")
-
-    assert response.status_code == 503 and response.json()["error"]["code"] == "google_unavailable"
-    assert response["Retry-After"]
+    assert _outcome(auth_client)["last_result"] == "google_unavailable"

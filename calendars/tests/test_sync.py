@@ -303,7 +303,7 @@ def test_forced_full_resync_drops_events_gone_at_google(google, connection):
     services.connection_sync(connection_id=connection.pk)
     del google.account(EMAIL).events[events[0].id]  # gone without a trace (e.g. outside the window now)
 
-    result = services.connection_force_full_resync(connection_id=connection.pk)
+    result = services.connection_sync(connection_id=connection.pk, full=True)
 
     assert result.full_resync and result.deleted == 1
     assert local_ids(connection) == live_ids(google)

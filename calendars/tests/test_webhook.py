@@ -48,14 +48,27 @@ def test_sync_notification_is_acknowledged_without_syncing(google, watched, api_
     assert len(google.calls("events.list")) == calls
 
 
-def test_exists_notification_runs_an_incremental_sync(google, watched, api_client):
+def test_exists_notification_queues_an_incremental_sync(google, watched, api_client):
     added = google.add_event(EMAIL, summary="pushed")
 
     response = notify(api_client, watched)
 
-    assert response.status_code == 200 and response.json() == {"status": "synced"}
+    assert response.status_code == 200 and response.json() == {"status": "queued"}
+    # Eager mode (no broker, as in these tests): the queued task ran inline.
     assert CalendarEvent.objects.filter(google_id=added.id).exists()
     assert "syncToken" in google.calls("events.list")[-1]["query"]
+
+
+def test_notification_for_a_connection_needing_reauth_is_ignored(google, watched, api_client, connection):
+    from calendars.models import CalendarConnection
+
+    CalendarConnection.objects.filter(pk=connection.pk).update(status="needs_reauth")
+    calls = len(google.calls("events.list"))
+
+    response = notify(api_client, watched)
+
+    assert response.status_code == 200 and response.json() == {"status": "ignored"}
+    assert len(google.calls("events.list")) == calls
 
 
 def test_wrong_channel_token_is_refused(google, watched, api_client):
