@@ -245,7 +245,8 @@ class FlashlearnServer(daphne.server.Server):
     def adapt(self) -> None:
         """Daphne's ready hook: the factories exist, the reactor has not started."""
         cap = websocket_max_message_bytes()
-        self.ws_factory.setProtocolOptions(maxMessagePayloadSize=cap, maxFramePayloadSize=cap)
+        # failByDrop=False: a refused socket gets its close frame (1009) rather than a bare reset.
+        self.ws_factory.setProtocolOptions(maxMessagePayloadSize=cap, maxFramePayloadSize=cap, failByDrop=False)
         self.drain.install()
 
 
