@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 from channels.routing import URLRouter
-from channels.security.websocket import OriginValidator
 from channels.testing import WebsocketCommunicator
 
 from accounts.websocket import TokenAuthMiddleware
 from flashlearn.asgi import application
+from flashlearn.origins import WebsocketOriginValidator
 from flashlearn.routing import websocket_router, websocket_urlpatterns
 
 
 def test_websocket_stack_is_origin_then_token_then_router():
     websocket = application.application_mapping["websocket"]
-    assert isinstance(websocket, OriginValidator)  # what AllowedHostsOriginValidator returns
+    assert isinstance(websocket, WebsocketOriginValidator)
     assert isinstance(websocket.application, TokenAuthMiddleware)
     assert websocket.application.inner is websocket_router
     assert isinstance(websocket_router, URLRouter)
