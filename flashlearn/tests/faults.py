@@ -117,6 +117,10 @@ class FaultProxy:
         with self._lock:
             listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown first: the accept loop's select() holds the socket open past close() otherwise,
+            # and a connect in that window would be accepted into the backlog and then reset.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
 
     def _accept_loop(self) -> None:
