@@ -3,6 +3,7 @@ from django.db.models import Count, Q
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from flashlearn.admin_pages import truncated
 from messaging.models import LiveSession, Membership, Message
 
 
@@ -11,18 +12,28 @@ class MembershipInline(admin.TabularInline):
     extra = 0
     raw_id_fields = ["user", "last_read_message"]
     fields = ["user", "role", "joined_at", "last_read_message"]
+    readonly_fields = ["joined_at"]
 
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "host", "status", "visibility", "scheduled_for", "started_at", "ended_at",
-                    "message_count", "member_count"]
+    list_display = ["id", "short_title", "host", "status", "visibility", "started_at", "message_count",
+                    "member_count"]
     list_filter = ["status", "visibility"]
     search_fields = ["title", "host__email", "host__display_name"]
     raw_id_fields = ["host"]
     inlines = [MembershipInline]
     date_hierarchy = "created_at"
-    readonly_fields = ["captions"]
+    list_select_related = ["host"]
+    # Status, host and timestamps move through the services (start, end, join), never by hand here.
+    managed_fields = ["host", "status", "scheduled_for", "started_at", "ended_at", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.managed_fields, "captions"] if obj is not None else ["captions"]
+
+    @admin.display(description="title", ordering="title")
+    def short_title(self, obj) -> str:
+        return truncated(obj.title, 40)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("host").annotate(
@@ -70,7 +81,7 @@ class DeletedFilter(admin.SimpleListFilter):
 class MessageAdmin(admin.ModelAdmin):
     """Staff see every message, soft-deleted ones included (with their original text)."""
 
-    list_display = ["id", "session", "author", "short_body", "created_at", "edited_at", "deleted_at"]
+    list_display = ["id", "session_id", "author", "short_body", "created_at", "edited", "deleted"]
     list_filter = [DeletedFilter, "session__status"]
     search_fields = ["body", "author__email", "author__display_name"]
     raw_id_fields = ["session", "author"]
@@ -79,4 +90,12 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="body")
     def short_body(self, obj) -> str:
-        return obj.body if len(obj.body) <= 80 else obj.body[:77] + "..."
+        return truncated(obj.body, 60)
+
+    @admin.display(description="edited", boolean=True, ordering="edited_at")
+    def edited(self, obj) -> bool:
+        return obj.edited_at is not None
+
+    @admin.display(description="deleted", boolean=True, ordering="deleted_at")
+    def deleted(self, obj) -> bool:
+        return obj.deleted_at is not None
