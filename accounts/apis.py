@@ -149,6 +149,7 @@ class AuthProfileOutput(serializers.Serializer):
     bio = serializers.CharField()
     phone = serializers.CharField()
     work_email = serializers.EmailField(allow_null=True)
+    work_email_verified = serializers.BooleanField(help_text="false until proven: a new work email is pending")
     date_of_birth = serializers.DateField(allow_null=True)
     website = serializers.CharField()
     linkedin = serializers.CharField()

@@ -30,7 +30,7 @@ from accounts.tokens import (
     token_pair_issue,
     token_version_of,
 )
-from flashlearn.errors import Conflict, InvalidInput
+from flashlearn.errors import InvalidInput
 
 logger = logging.getLogger("accounts")
 
@@ -221,30 +221,25 @@ PROFILE_FIELDS = (
 def profile_update(*, user: User, changes: dict[str, Any]) -> Profile:
     """Apply already-validated changes (see accounts.profile_fields) all together or not at all.
 
-    `work_email` is unique: taken by someone else → 409 on that field, whether the check or the
-    constraint (a concurrent writer) catches it.
+    A new `work_email` is taken as given and left unverified, whether or not another account
+    holds it: the answer is the same either way, so PATCH /profile cannot be used to find out who
+    uses an address (it answered 409 `work_email_taken` before). Only verified addresses are
+    unique (a database constraint); verifying is a staff action in the admin for now.
     """
     profile_ensure(user=user)
-    work_email = changes.get("work_email")
-    if work_email:
-        changes["work_email"] = work_email
-    elif "work_email" in changes:
-        changes["work_email"] = None
-    taken = Conflict(code="work_email_taken", fields={"work_email": ["This work email is used by another account."]})
-    try:
-        with transaction.atomic():
-            profile = Profile.objects.select_for_update().get(user=user)
-            if work_email and Profile.objects.filter(work_email=work_email).exclude(pk=profile.pk).exists():
-                raise taken
-            for field in PROFILE_FIELDS:
-                if field in changes:
-                    setattr(profile, field, changes[field])
-            profile.save()
-            if "display_name" in changes:
-                user.display_name = changes["display_name"]
-                User.objects.filter(pk=user.pk).update(display_name=user.display_name)
-    except IntegrityError:
-        raise taken from None
+    if "work_email" in changes:
+        changes["work_email"] = changes["work_email"] or None
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().get(user=user)
+        if "work_email" in changes and changes["work_email"] != profile.work_email:
+            profile.work_email_verified = False
+        for field in PROFILE_FIELDS:
+            if field in changes:
+                setattr(profile, field, changes[field])
+        profile.save()
+        if "display_name" in changes:
+            user.display_name = changes["display_name"]
+            User.objects.filter(pk=user.pk).update(display_name=user.display_name)
     user.profile = profile
     return profile
 

@@ -58,6 +58,7 @@ def test_patch_normalises_every_field(auth_client, user):
         "bio": "Counts things.",
         "phone": "+14155552671",
         "work_email": "ada@work.example.com",
+        "work_email_verified": False,
         "date_of_birth": "1990-12-25",
         "website": "https://example.com/ada",
         "linkedin": "https://www.linkedin.com/in/ada-lovelace",
@@ -97,25 +98,37 @@ def test_null_or_blank_clears(auth_client, user):
     assert (body["phone"], body["work_email"], body["date_of_birth"]) == ("", None, None)
 
 
-def test_taken_work_email_is_409_on_the_field(auth_client, user):
+def test_claiming_a_work_email_someone_else_holds_looks_like_any_claim(auth_client, user):
+    """PATCH /profile must not tell whether another account uses an address (it was a 409
+    `work_email_taken`): a held address and a free one get the same answer, pending verification."""
     other = user_create(email="other@example.com")
-    Profile.objects.filter(user=other).update(work_email="shared@work.example.com")
-    response = patch(auth_client, {"work_email": "Shared@Work.example.com", "bio": "x"})
-    assert response.status_code == 409
-    assert response.json()["error"]["fields"] == {"work_email": ["This work email is used by another account."]}
-    assert Profile.objects.get(user=user).bio == ""
+    Profile.objects.filter(user=other).update(work_email="shared@work.example.com", work_email_verified=True)
+    held = patch(auth_client, {"work_email": "Shared@Work.example.com", "bio": "x"}).json()
+    free = patch(auth_client, {"work_email": "free@work.example.com", "bio": "x"}).json()
+    assert (held["work_email"], held["work_email_verified"]) == ("shared@work.example.com", False)
+    assert (free["work_email"], free["work_email_verified"]) == ("free@work.example.com", False)
+    assert set(held) == set(free)
+    assert Profile.objects.get(user=user).bio == "x"
+    theirs = Profile.objects.get(user=other)
+    assert (theirs.work_email, theirs.work_email_verified) == ("shared@work.example.com", True)
 
 
-def test_unique_violation_from_a_concurrent_writer_is_409_not_500(auth_client, user, monkeypatch):
-    """The pre-check can miss a row committed a moment later; the constraint still gives a 409."""
-    from django.db.models import QuerySet
+def test_changing_the_work_email_drops_its_verification(auth_client, user):
+    patch(auth_client, {"work_email": "mine@work.example.com"})
+    Profile.objects.filter(user=user).update(work_email_verified=True)
+    assert patch(auth_client, {"bio": "unchanged address"}).json()["work_email_verified"] is True
+    assert patch(auth_client, {"work_email": "Mine@Work.example.com"}).json()["work_email_verified"] is True
+    assert patch(auth_client, {"work_email": "new@work.example.com"}).json()["work_email_verified"] is False
+
+
+def test_two_accounts_cannot_both_hold_a_verified_work_email(user):
+    from django.db import IntegrityError, transaction
 
     other = user_create(email="other@example.com")
-    Profile.objects.filter(user=other).update(work_email="race@work.example.com")
-    monkeypatch.setattr(QuerySet, "exists", lambda self: False)
-    response = patch(auth_client, {"work_email": "race@work.example.com"})
-    assert response.status_code == 409
-    assert "work_email" in response.json()["error"]["fields"]
+    Profile.objects.filter(user=user).update(work_email="one@work.example.com", work_email_verified=True)
+    Profile.objects.filter(user=other).update(work_email="one@work.example.com")  # pending: allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Profile.objects.filter(user=other).update(work_email_verified=True)
 
 
 @pytest.mark.parametrize(
