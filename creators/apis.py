@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from creators import selectors, services
 from creators.models import Platform
 from creators.serializers import CreatorPostSerializer, CreatorSerializer, FiniteFloatField
+from flashlearn.throttles import UserWriteThrottle
 
 
 class CreatorPagination(PageNumberPagination):
@@ -103,6 +104,9 @@ class CreatorDetailApi(APIView):
 
 
 class CreatorUnlockApi(APIView):
+    throttle_classes = [UserWriteThrottle]
+    throttle_scope = "creator_unlock"
+
     @extend_schema(request=None, responses={201: inline_serializer("CreatorUnlock", fields={
         "creator": CreatorSerializer(), "charged": serializers.BooleanField(),
         "credits_spent": serializers.IntegerField(), "unlocked_at": serializers.DateTimeField(),
