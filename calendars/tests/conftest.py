@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from calendars.tests.fakes.google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
+from flashlearn.tests.taskqueue import broker_without_worker  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +43,24 @@ def connection(google, user):
     from calendars.tests.factories import connection_create
 
     return connection_create(user=user, google=google)
+
+
+@pytest.fixture
+def watched_connection(google, connection):
+    """A connection with a live push channel (as a sync with CALENDAR_WEBHOOK_BASE_URL leaves it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calendars.models import CalendarSyncState, PushChannel
+
+    state = CalendarSyncState.objects.create(connection=connection, calendar_id="primary")
+    PushChannel.objects.create(calendar=state, channel_id="chan-1", token="channel-token",
+                               resource_id=google.account(connection.account_email).resource_id,
+                               expires_at=timezone.now() + timedelta(days=6))
+    return connection
+
+
+def notification_headers(*, channel_id: str = "chan-1", token: str = "channel-token", state: str = "exists") -> dict:
+    return {"HTTP_X_GOOG_CHANNEL_ID": channel_id, "HTTP_X_GOOG_CHANNEL_TOKEN": token,
+            "HTTP_X_GOOG_RESOURCE_STATE": state, "HTTP_X_GOOG_MESSAGE_NUMBER": "1"}

@@ -134,6 +134,8 @@ class FakeGoogle:
             self.channels: dict[str, dict] = {}
             self.injected: dict[str, list[Injected]] = {}
             self.requests: list[dict] = []
+            self.answered: list[str] = []  # endpoints in the order their answers were ready
+            self.delays: dict[str, float] = {}  # endpoint -> seconds to wait before answering (a slow Google)
             self.rotate_refresh_tokens = False
             self.consent_email = "ada.google@example.com"
             self.consent_scopes: list[str] | None = None  # None: what was asked for
@@ -268,6 +270,16 @@ class FakeGoogle:
             self.requests.append({"endpoint": endpoint, "method": method, "path": path, "query": query,
                                   "form": form, "json": payload, "headers": headers})
             injected = self._take_injected(endpoint)
+        delay = self.delays.get(endpoint, 0.0)
+        if delay:
+            time.sleep(delay)
+        answer = self._answer(endpoint, injected, method, path, query, form, payload, headers)
+        with self.lock:
+            self.answered.append(endpoint)
+        return answer
+
+    def _answer(self, endpoint: str, injected: Injected | None, method: str, path: str, query: dict, form: dict,
+                payload, headers: dict) -> tuple[int, dict, bytes]:
         if injected:
             return injected.status, injected.headers, json.dumps(injected.body).encode()
         if endpoint == "token" and self.token_delay:
