@@ -170,3 +170,34 @@ class CreditLedger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.delta:+d} ({self.reason})"
+
+
+class AnalysisChunk(models.Model):
+    """One `creators.analyze_chunk` task: the creators it covers and how it went.
+
+    `analyze_creators` queues one per CREATOR_ANALYSIS_CHUNK creators; `--status` counts them. A
+    redelivered chunk changes nothing: a done chunk is skipped, and the pipeline only touches
+    creators whose stored analyzer version is not the current one.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    creator_ids = models.JSONField()
+    size = models.PositiveIntegerField()
+    force = models.BooleanField(default=False, help_text="re-analyse even creators whose analysis is current")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    analysed = models.PositiveIntegerField(default=0)
+    version = models.CharField(max_length=200, blank=True, help_text="analyzer version of the run that finished it")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="creators_chunk_status_idx")]
+
+    def __str__(self) -> str:
+        return f"analysis chunk {self.pk} ({self.size} creators, {self.status})"

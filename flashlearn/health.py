@@ -64,10 +64,18 @@ def check_transcription() -> dict:
     return module.readiness()
 
 
+def check_broker() -> dict:
+    """The Celery broker (flashlearn/celery.py); `eager` when none is configured, which is not a failure."""
+    from flashlearn.celery import broker_check
+
+    return broker_check()
+
+
 READINESS_CHECKS = {
     "database": check_database,
     "channel_layer": check_channel_layer,
     "transcription": check_transcription,
+    "broker": check_broker,
 }
 
 

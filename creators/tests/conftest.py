@@ -1,6 +1,7 @@
 import pytest
 
 from creators.tests.factories import CreatorFactory
+from flashlearn.tests.taskqueue import broker_without_worker  # noqa: F401 (fixture)
 
 SEARCH = "/api/v1/simple/creator/search"
 

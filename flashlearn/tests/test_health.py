@@ -32,7 +32,7 @@ def test_readyz_reports_every_check(client, path):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "channel_layer", "transcription"}
+    assert set(body["checks"]) == {"database", "channel_layer", "transcription", "broker"}
     assert all(check["ok"] for check in body["checks"].values())
     assert "Retry-After" not in response
 

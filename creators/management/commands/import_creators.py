@@ -3,8 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from kombu.exceptions import OperationalError as BrokerError
 
 from creators import importing, services
+from creators.analysis import chunks
 from flashlearn.progress import progress_bar
 
 CHUNK = 1_000
@@ -22,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=importing.FORMATS, help="default: from the file extension")
         parser.add_argument("--strict", action="store_true", help="write nothing if any row is bad")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("--analyze", action="store_true",
+                            help="then queue analysis tasks for the imported creators that need one")
 
     def handle(self, *args, file: Path, **options):
         if not file.is_file():
@@ -41,12 +45,24 @@ class Command(BaseCommand):
         if parsed.errors and options["strict"]:
             raise CommandError(f"{len(parsed.errors)} bad rows; nothing imported (--strict)")
         rows = [row for _, row in parsed.valid]
+        touched: list[int] = []
         with progress_bar(total=len(rows), unit="row", stream=self.stderr, enabled=not options["no_progress"]) as bar:
             for start in range(0, len(rows), CHUNK):
                 c, u = services.creators_upsert(rows=rows[start:start + CHUNK])
                 created, updated = created + c, updated + u
+                if options["analyze"]:
+                    touched += chunks.creator_ids_for_keys(
+                        keys=[(row["platform"], row["handle"]) for row in rows[start:start + CHUNK]])
                 bar.update(len(rows[start:start + CHUNK]))
         self.stdout.write(
             f"import_creators: {len(parsed.valid) + len(parsed.errors)} rows read, {created} created, "
             f"{updated} updated, {len(parsed.errors)} rejected"
         )
+        if options["analyze"]:
+            try:
+                queued = chunks.chunks_enqueue(ids=touched)
+            except BrokerError as exc:
+                raise CommandError(f"imported, but analysis was not queued: the task broker is unreachable "
+                                   f"({type(exc).__name__}); run analyze_creators later") from None
+            self.stdout.write(f"import_creators: analysis queued for {queued.creators} creators in "
+                              f"{len(queued.chunks)} chunk(s)")
