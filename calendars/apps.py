@@ -7,6 +7,7 @@ class CalendarsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_token_encryption_key, checks.Tags.security, deploy=True)
+        checks.register(check_task_broker, deploy=True)
 
 
 def check_token_encryption_key(app_configs=None, **kwargs):
@@ -23,4 +24,18 @@ def check_token_encryption_key(app_configs=None, **kwargs):
         "TOKEN_ENCRYPTION_KEY is not set: connecting a Google Calendar is refused outside DEBUG.",
         hint="Set TOKEN_ENCRYPTION_KEY to a long random value (any string; a key is derived with HKDF-SHA256).",
         id="calendars.W001",
+    )]
+
+
+def check_task_broker(app_configs=None, **kwargs):
+    """Without a broker, background tasks run inline: a webhook would wait for Google again."""
+    from django.conf import settings
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    return [checks.Warning(
+        "No Celery broker (CELERY_BROKER_URL or REDIS_URL): calendar syncs queued by Google's webhook, "
+        "POST /calendars/sync and the admin run inline, on the request's thread.",
+        hint="Set REDIS_URL (or CELERY_BROKER_URL) and run `celery -A flashlearn worker` (docs/tasks.md).",
+        id="calendars.W003",
     )]

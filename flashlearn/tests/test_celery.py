@@ -137,3 +137,14 @@ def test_rabbitmq_broker_runs_a_task_in_a_worker(user, tmp_path):
         with celery_conf(broker_url=RABBITMQ), app.connection_for_write() as connection:
             connection.default_channel.queue_delete(queue)
     assert "Connected to amqp://guest:**@127.0.0.1:5672//" in worker.log.read_text()
+
+
+def test_check_deploy_warns_when_tasks_would_run_inline():
+    from flashlearn.tests.test_startup import production_env
+
+    without = manage("check", "--deploy", env=production_env(REDIS_URL=None))
+    with_broker = manage("check", "--deploy", env=production_env(REDIS_URL=None,
+                                                                  CELERY_BROKER_URL="amqp://mq.internal//"))
+
+    assert "calendars.W003" in without.stderr + without.stdout
+    assert "calendars.W003" not in with_broker.stderr + with_broker.stdout
