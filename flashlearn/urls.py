@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from flashlearn import health, index
+from flashlearn import health, index, webclient
 from flashlearn.paths import both
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     *both("api/schema", SpectacularAPIView.as_view(), name="schema"),
     *both("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    *both("app", webclient.app_page, name="web-client"),
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("calendars.urls")),
