@@ -9,7 +9,9 @@ dependency is back.
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
+import time
 
 from django.conf import settings
 from django.db import connections
@@ -93,9 +95,29 @@ def _run_check(check) -> dict:
         return {"ok": False, "error": exc.__class__.__name__}
 
 
+def run_checks(checks: dict, *, timeout: float) -> dict:
+    """Every check at once; one that has not answered within `timeout` is "not ready" (error Timeout).
+
+    The database check runs in the calling thread (on SQLite it uses the request's connection);
+    the others on threads of their own, left to finish in the background if they overrun.
+    """
+    local = {name: check for name, check in checks.items() if name == "database"}
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(checks) - len(local)))
+    deadline = time.monotonic() + timeout
+    try:
+        futures = {name: executor.submit(_run_check, check) for name, check in checks.items() if name not in local}
+        results = {name: _run_check(check) for name, check in local.items()}
+        done, _ = concurrent.futures.wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        for name, future in futures.items():
+            results[name] = future.result() if future in done else {"ok": False, "error": "Timeout"}
+    finally:
+        executor.shutdown(wait=False)
+    return {name: results[name] for name in checks}
+
+
 @require_safe
 def readyz(request):
-    checks = {name: _run_check(check) for name, check in READINESS_CHECKS.items()}
+    checks = run_checks(READINESS_CHECKS, timeout=settings.HEALTH_CHECK_TIMEOUT)
     ready = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     response = JsonResponse(body, status=200 if ready else 503)

@@ -26,7 +26,7 @@ from accounts.tokens import token_pair_issue
 from creators.models import Creator
 from creators.services import credits_grant
 
-creators = [Creator.objects.create(platform="instagram", handle=f"creator{{i}}", display_name=f"Creator {{i}}") for i in range(6)]
+creators = [Creator.objects.create(platform="instagram", handle=f"creator{{i}}") for i in range(6)]
 tokens = []
 for i in range({USERS}):
     user = User.objects.create_user(email=f"writer{{i}}@example.com", password="correct horse battery")
