@@ -6,4 +6,7 @@ class FlashlearnConfig(AppConfig):
     verbose_name = "Flashlearn"
 
     def ready(self):
-        from flashlearn import checks, openapi  # noqa: F401  register system checks and the OpenAPI auth extension
+        # system checks and the OpenAPI auth extension register on import
+        from flashlearn import checks, openapi, strict_types  # noqa: F401
+
+        strict_types.install()

@@ -160,5 +160,5 @@ def test_admin_login_round_trip_under_a_real_server(production_server):
     assert status == 200 and "errornote" in page
     status, page = login(ADMIN_PASSWORD, token)  # redirected to /admin/ and followed with the session cookie
     assert status == 200
-    assert "Site administration" in page
+    assert "Flashlearn admin" in page and "Where things stand" in page
     assert any(cookie.name == "sessionid" for cookie in jar)
