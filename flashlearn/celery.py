@@ -48,7 +48,7 @@ def broker_check() -> dict:
     backend = url.split(":", 1)[0]
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=1)
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=1)
     except Exception as exc:  # any failure to reach the broker means "not ready"
         return {"ok": False, "backend": backend, "error": exc.__class__.__name__}
     return {"ok": True, "backend": backend}
