@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 
 class DatabaseUnavailable(OperationalError):
@@ -63,7 +63,12 @@ class DatabaseCalls:
             self.probing = True
         try:
             call = functools.partial(_run, fn, args, kwargs)
-            result = await sync_to_async(call, thread_sensitive=False, executor=self.pool)()
+            if connection.vendor == "sqlite":
+                # One writer at a time is all SQLite has (and its in-memory test database refuses,
+                # rather than waits for, a second thread): its calls stay on one thread, as before.
+                result = await sync_to_async(call, thread_sensitive=True)()
+            else:
+                result = await sync_to_async(call, thread_sensitive=False, executor=self.pool)()
         except (OperationalError, InterfaceError):
             if self.fail_fast_seconds > 0:
                 self.down_until = self.clock() + self.fail_fast_seconds

@@ -440,3 +440,45 @@ def test_session_broadcast_never_carries_the_code(cast, memory_layers):
 
     assert session_payload(cast.session)["visibility"] == "private"
     assert "invite_code" not in session_payload(cast.session)
+
+
+def test_other_members_never_see_an_email_or_anothers_client_id(cast):
+    """Issue 10 item 19: no display name → "Member <id>", never the email's local part; `client_id` is the
+    author's own idempotency key, shown to the author only (REST history and detail, like the websocket)."""
+    nameless = UserFactory(email="jane.doe.private@example.com", display_name="")
+    MembershipFactory(session=cast.session, user=nameless)
+    sent = cast.client(nameless).post("/api/v1/messages", {"session": cast.session.pk, "body": "hi", "client_id": "k1"},
+                                      format="json")
+    assert sent.status_code == 201 and sent.json()["client_id"] == "k1" and sent.json()["seq"] == 1
+    seen = cast.client(cast.member).get(f"/api/v1/live_sessions/{cast.session.pk}/messages").json()["results"]
+    assert seen[0]["author"]["display_name"] == f"Member {nameless.pk}" and "jane" not in str(seen)
+    assert seen[0]["client_id"] is None
+    detail = cast.client(cast.member).get(f"/api/v1/messages/{seen[0]['id']}").json()
+    assert detail["client_id"] is None
+    own = cast.client(nameless).get(f"/api/v1/live_sessions/{cast.session.pk}/messages").json()["results"]
+    assert own[0]["client_id"] == "k1"
+
+
+def test_history_after_seq_fills_a_gap(cast):
+    client = cast.client(cast.host)
+    for i in range(5):
+        client.post("/api/v1/messages", {"session": cast.session.pk, "body": f"m{i}"}, format="json")
+    page = client.get(f"/api/v1/live_sessions/{cast.session.pk}/messages?after_seq=2&limit=2").json()
+    assert [m["seq"] for m in page["results"]] == [3, 4]
+    assert "after_seq=4" in page["next"]
+    rest = client.get(page["next"]).json()
+    assert [m["seq"] for m in rest["results"]] == [5] and rest["next"] is None
+    assert client.get(f"/api/v1/live_sessions/{cast.session.pk}/messages?after_seq=-1").status_code == 400
+
+
+def test_seq_survives_a_stale_full_save_of_the_session(cast):
+    """The admin form saves a session loaded before messages arrived: the counter must not go back."""
+    from messaging.models import LiveSession
+
+    stale = LiveSession.objects.get(pk=cast.session.pk)
+    client = cast.client(cast.host)
+    client.post("/api/v1/messages", {"session": cast.session.pk, "body": "one"}, format="json")
+    stale.title = "renamed"
+    stale.save()
+    second = client.post("/api/v1/messages", {"session": cast.session.pk, "body": "two"}, format="json")
+    assert second.status_code == 201 and second.json()["seq"] == 2

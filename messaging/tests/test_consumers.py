@@ -324,15 +324,23 @@ async def test_replay_is_capped(people, settings):
      (json.dumps({"type": "message.send", "body": "x" * 4001, "client_id": "long"}), "body_too_long"),
      (json.dumps({"type": "message.send", "body": "  "}), "validation_error"),
      (json.dumps({"type": "message.send", "body": 5}), "validation_error"),
-     (json.dumps({"type": "message.send", "body": "x" * 70_000}), "frame_too_large")],
+     (json.dumps({"type": "message.send", "body": "x" * 70_000}), "frame_too_large"),
+     (json.dumps({"type": "message.send", "body": "nul \u0000 byte", "client_id": "n1"}), "invalid_message"),
+     ('{"type": "message.send", "body": "lone \\ud800 half", "client_id": "s1"}', "invalid_message"),
+     ('{"type": "message.send", "body": "ok", "client_id": "\\udfff"}', "invalid_message"),
+     ('{"type": "message.send", "body": ' + "[" * 30_000 + "]" * 30_000 + "}", "invalid_message")],
+    ids=lambda value: value if value in {"malformed_json", "missing_type"} or len(str(value)) < 30 else "frame",
 )
-async def test_bad_frames_get_error_and_socket_stays_open(people, raw, code):
+async def test_bad_frames_get_error_and_socket_stays_open(people, raw, code, caplog):
     comm = await connect(people["member"], people["session"].pk)
     await comm.send_to(text_data=raw)
     error = await frame_of(comm, "error")
     assert error["code"] == code and error["message"]
     if code == "body_too_long":
         assert error["client_id"] == "long" and "body" in error["fields"]
+    if code == "invalid_message" and '"client_id": "' in raw and "udfff" not in raw:
+        assert error["client_id"] in {"n1", "s1"} and "body" in error["fields"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
     await comm.send_json_to({"type": "ping"})
     assert (await frame_of(comm, "pong"))["type"] == "pong"
     assert not await database_sync_to_async(Message.objects.exists)()
@@ -464,3 +472,110 @@ async def test_layer_failure_on_disconnect_still_clears_presence(people, monkeyp
     await comm.disconnect()
     assert await presence.online(people["session"].pk) == []
     assert people["session"].pk not in hub().sessions
+
+
+async def test_frames_carry_seq_and_resync_fills_a_gap(people):
+    """A client that noticed a jump in `seq` asks for what it missed; each message comes once, in order."""
+    for i in range(3):
+        await database_sync_to_async(services.message_send)(user=people["host"], session_id=people["session"].pk,
+                                                            body=f"old {i}", client_id=f"h{i}")
+    comm = await connect(people["member"], people["session"].pk)
+    await comm.send_json_to({"type": "message.send", "body": "new", "client_id": "m1"})
+    ack = await frame_of(comm, "message.new")
+    assert ack["seq"] == ack["message"]["seq"] == 4 and ack["message"]["client_id"] == "m1"
+    await comm.send_json_to({"type": "resync", "after_seq": 1})
+    got = [await frame_of(comm, "message.new") for _ in range(3)]
+    assert [f["seq"] for f in got] == [2, 3, 4] and all(f["replay"] for f in got)
+    assert [f["message"]["client_id"] for f in got] == [None, None, "m1"]  # others' keys stay hidden
+    done = await frame_of(comm, "resync.done")
+    assert done["count"] == 3 and done["last_seq"] == 4 and done["has_more"] is False
+    await comm.send_json_to({"type": "resync", "after_seq": -1})
+    error = await frame_of(comm, "error")
+    assert error["code"] == "validation_error" and "after_seq" in error["fields"]
+    assert await quiet(comm)
+    await comm.disconnect()
+
+
+async def test_connect_after_seq_replays_then_live_once(people):
+    for i in range(3):
+        await database_sync_to_async(services.message_send)(user=people["host"], session_id=people["session"].pk,
+                                                            body=f"m{i}")
+    comm = await connect(people["member"], people["session"].pk, query="&after_seq=2")
+    replayed = await frame_of(comm, "message.new")
+    assert replayed["seq"] == 3 and replayed["replay"] is True
+    assert (await frame_of(comm, "replay.done"))["last_seq"] == 3
+    await database_sync_to_async(services.message_send)(user=people["host"], session_id=people["session"].pk,
+                                                        body="live")
+    live = await frame_of(comm, "message.new")
+    assert live["seq"] == 4 and "replay" not in live
+    assert await quiet(comm)
+    await comm.disconnect()
+
+
+async def test_failed_send_error_names_its_client_id_and_fails_fast_while_down(people, monkeypatch):
+    from django.db import OperationalError
+
+    calls = []
+
+    def down(**kwargs):
+        calls.append(kwargs["client_id"])
+        raise OperationalError("connection refused")
+
+    from messaging.hub import hub
+
+    comm = await connect(people["member"], people["session"].pk)
+    while hub().sessions[people["session"].pk].pending is not None:  # the hub's own first read is done
+        await asyncio.sleep(0.01)
+    monkeypatch.setattr(services, "message_send", down)
+    await comm.send_json_to({"type": "message.send", "body": "a", "client_id": "first"})
+    first = await frame_of(comm, "error")
+    await comm.send_json_to({"type": "message.send", "body": "b", "client_id": "second"})
+    second = await frame_of(comm, "error")
+    assert (first["code"], first["client_id"]) == ("service_unavailable", "first") and first["retry_after"] >= 1
+    assert (second["code"], second["client_id"]) == ("service_unavailable", "second")
+    assert calls == ["first"]  # the second failed at once: the database was known to be down
+    await comm.disconnect()
+
+
+@pytest.mark.postgres
+async def test_a_stalled_database_call_does_not_hold_up_other_sockets(people):
+    """Session A's row is locked by another transaction: A's send waits, B's send in another session does not."""
+    import threading
+
+    from django.db import connections
+
+    other_session = await database_sync_to_async(LiveSessionFactory)(host=people["host"])
+    stalled = await connect(people["member"], people["session"].pk)
+    free = await connect(people["host"], other_session.pk)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock():
+        from messaging.models import LiveSession
+
+        conn = connections.create_connection("default")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT id FROM {LiveSession._meta.db_table} WHERE id = %s FOR UPDATE",
+                               [people["session"].pk])
+                locked.set()
+                release.wait(10)
+                cursor.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        await asyncio.to_thread(locked.wait, 5)
+        await stalled.send_json_to({"type": "message.send", "body": "waits", "client_id": "a1"})
+        await free.send_json_to({"type": "message.send", "body": "goes", "client_id": "b1"})
+        ack = await frame_of(free, "message.new", timeout=5)
+        assert ack["message"]["client_id"] == "b1"
+        assert await stalled.receive_nothing(timeout=0.2)  # still waiting for the lock
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 10)
+    assert (await frame_of(stalled, "message.new", timeout=5))["message"]["client_id"] == "a1"
+    await stalled.disconnect()
+    await free.disconnect()
