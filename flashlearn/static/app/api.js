@@ -122,7 +122,8 @@ export async function restore() {
   if (!refreshToken) return false;
   await refresh();
   const profile = await api('GET', '/api/v1/auth/profile');
-  auth.user = { id: claims(access).user_id, display_name: profile.display_name || profile.email };
+  auth.user = { id: Number(claims(access).user_id), // the claim is a string
+    display_name: profile.display_name || profile.email };
   auth.onChange();
   return true;
 }

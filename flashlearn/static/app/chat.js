@@ -74,6 +74,7 @@ export class Chat {
       case 'resync.done':
         // The replay is capped (MESSAGING_REPLAY_LIMIT): ask for the rest, then resend what is still pending.
         if (frame.has_more) return this.socket.send({ type: 'resync', after_seq: this.lastSeq ?? 0 });
+        this.markRead();
         return this.flushPending();
       case 'typing': return this.showTyping(frame.user);
       case 'presence': return this.updatePresence(frame);
