@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from creators import selectors, services
 from creators.analysis import pipeline
 from creators.models import Creator, CreatorPost, CreditAccount, CreditLedger, Unlock
-from flashlearn.admin_pages import truncated
+from flashlearn.admin_pages import short_time, truncated
 from flashlearn.errors import DomainError
 
 
@@ -71,8 +71,8 @@ class UnlockInline(admin.TabularInline):
 
 @admin.register(Creator)
 class CreatorAdmin(admin.ModelAdmin):
-    list_display = ["handle", "platform", "short_display_name", "followers", "engagement_rate", "category",
-                    "verified", "analysed"]  # country is a filter
+    list_display = ["short_handle", "platform", "short_display_name", "follower_count", "engagement", "category",
+                    "analysed"]  # country and verified are filters
     list_filter = ["platform", "category", "country", "verified", AnalysedFilter]
     search_fields = ["handle", "display_name"]
     exclude = ["ai_analysis"]  # shown as labelled fields by `analysis`
@@ -84,7 +84,20 @@ class CreatorAdmin(admin.ModelAdmin):
 
     @admin.display(description="display name", ordering="display_name")
     def short_display_name(self, obj) -> str:
-        return truncated(obj.display_name, 30)
+        return truncated(obj.display_name, 22)
+
+    @admin.display(description="handle", ordering="handle")
+    def short_handle(self, obj) -> str:
+        return truncated(obj.handle, 22)
+
+    @admin.display(description="followers", ordering="followers")
+    def follower_count(self, obj) -> str:
+        count = obj.followers
+        return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.1f}k" if count >= 1e4 else str(count)
+
+    @admin.display(description="engagement", ordering="engagement_rate")
+    def engagement(self, obj) -> str:
+        return f"{obj.engagement_rate:.2f}%"
 
     @admin.display(description="analysed", boolean=True, ordering="ai_analyzed_at")
     def analysed(self, obj) -> bool:
@@ -202,7 +215,7 @@ class GrantCreditsForm(forms.ModelForm):
 class CreditLedgerAdmin(admin.ModelAdmin):
     """Read-only history; "Grant credits" finds the user by email and grants through the service."""
 
-    list_display = ["created_at", "user", "delta", "reason", "balance_after", "creator", "short_note"]
+    list_display = ["created", "short_user", "delta", "reason", "balance_after", "creator", "short_note"]
     list_filter = ["reason", "created_at"]
     search_fields = ["user__email", "note"]
     list_select_related = ["user", "creator"]
@@ -211,7 +224,15 @@ class CreditLedgerAdmin(admin.ModelAdmin):
 
     @admin.display(description="note")
     def short_note(self, obj) -> str:
-        return truncated(obj.note, 30)
+        return truncated(obj.note, 24)
+
+    @admin.display(description="user", ordering="user__email")
+    def short_user(self, obj) -> str:
+        return truncated(obj.user.email, 26)
+
+    @admin.display(description="when", ordering="created_at")
+    def created(self, obj) -> str:
+        return short_time(obj.created_at)
 
     def get_readonly_fields(self, request, obj=None):
         return self.view_fields if obj is not None else []

@@ -26,3 +26,14 @@ class ReadOnlyPageMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def short_time(value):
+    """A list cell for a timestamp, `Nov 29 14:05` (UTC; the year when it is not this one), full ISO on hover."""
+    if value is None:
+        return "-"
+    from django.utils import timezone
+
+    local = timezone.localtime(value)
+    text = local.strftime("%b %d %H:%M" if local.year == timezone.localtime().year else "%b %d %Y")
+    return format_html('<span title="{}">{}</span>', local.isoformat(timespec="seconds"), text)

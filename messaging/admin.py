@@ -3,7 +3,7 @@ from django.db.models import Count, Q
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
-from flashlearn.admin_pages import truncated
+from flashlearn.admin_pages import short_time, truncated
 from messaging.models import LiveSession, Membership, Message
 
 
@@ -17,7 +17,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
-    list_display = ["id", "short_title", "host", "status", "visibility", "started_at", "message_count",
+    list_display = ["id", "short_title", "short_host", "status", "visibility", "started", "message_count",
                     "member_count"]
     list_filter = ["status", "visibility"]
     search_fields = ["title", "host__email", "host__display_name"]
@@ -33,7 +33,15 @@ class LiveSessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="title", ordering="title")
     def short_title(self, obj) -> str:
-        return truncated(obj.title, 40)
+        return truncated(obj.title, 32)
+
+    @admin.display(description="host", ordering="host__email")
+    def short_host(self, obj) -> str:
+        return truncated(obj.host.email, 24)
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj) -> str:
+        return short_time(obj.started_at)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("host").annotate(
@@ -81,7 +89,7 @@ class DeletedFilter(admin.SimpleListFilter):
 class MessageAdmin(admin.ModelAdmin):
     """Staff see every message, soft-deleted ones included (with their original text)."""
 
-    list_display = ["id", "session_id", "author", "short_body", "created_at", "edited", "deleted"]
+    list_display = ["id", "session_id", "short_author", "short_body", "created", "edited", "deleted"]
     list_filter = [DeletedFilter, "session__status"]
     search_fields = ["body", "author__email", "author__display_name"]
     raw_id_fields = ["session", "author"]
@@ -90,7 +98,15 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="body")
     def short_body(self, obj) -> str:
-        return truncated(obj.body, 60)
+        return truncated(obj.body, 48)
+
+    @admin.display(description="author", ordering="author__email")
+    def short_author(self, obj) -> str:
+        return truncated(obj.author.email, 24)
+
+    @admin.display(description="sent", ordering="created_at")
+    def created(self, obj) -> str:
+        return short_time(obj.created_at)
 
     @admin.display(description="edited", boolean=True, ordering="edited_at")
     def edited(self, obj) -> bool:
