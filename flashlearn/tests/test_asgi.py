@@ -10,13 +10,15 @@ from accounts.websocket import TokenAuthMiddleware
 from flashlearn.asgi import application
 from flashlearn.origins import WebsocketOriginValidator
 from flashlearn.routing import websocket_router, websocket_urlpatterns
+from flashlearn.ws_guard import DependencyGuard
 
 
 def test_websocket_stack_is_origin_then_token_then_router():
     websocket = application.application_mapping["websocket"]
     assert isinstance(websocket, WebsocketOriginValidator)
-    assert isinstance(websocket.application, TokenAuthMiddleware)
-    assert websocket.application.inner is websocket_router
+    assert isinstance(websocket.application, DependencyGuard)  # outages: a prompt "try again"
+    assert isinstance(websocket.application.inner, TokenAuthMiddleware)
+    assert websocket.application.inner.inner is websocket_router
     assert isinstance(websocket_router, URLRouter)
     assert websocket_router.routes == websocket_urlpatterns
 
