@@ -40,9 +40,12 @@ class CredentialGuard:
     """Sits between one socket's consumer and the server: closes the socket with 4401 when its
     credentials lapse, and tells the consumer it is gone."""
 
+    forwards_verbatim = False  # messaging.transport: each outgoing frame is checked, never bypassed
+
     def __init__(self, credentials: SocketCredentials, server_send, *, recheck_seconds: float):
         self.credentials = credentials
         self.server_send = server_send
+        self.wrapped_send = server_send
         self.recheck_seconds = recheck_seconds
         self.checked_at = time.monotonic()  # the middleware checked everything just now
         self.valid = True

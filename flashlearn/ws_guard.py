@@ -46,8 +46,11 @@ def unavailable_code(exc: BaseException | None) -> str:
 class _Handshake:
     """What the inner application has done with the socket so far."""
 
+    forwards_verbatim = True  # messaging.transport: every frame goes through unchanged
+
     def __init__(self, receive, send):
         self.receive_inner, self.send_inner = receive, send
+        self.wrapped_send = send
         self.connected = self.accepted = self.closed = self.disconnected = False
 
     async def receive(self):
