@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from flashlearn.database import database_config
 from flashlearn.env import env_bool, env_float, env_int, env_list, env_str
+from flashlearn.keyfile import derived_key, key_file_read_or_create
+from flashlearn.rates import parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_celery_beat",
     "flashlearn",
     "accounts",
     "messaging",
@@ -120,7 +123,14 @@ _db_options = {
     "pool_max": env_int("DB_POOL_MAX_SIZE", 10),
     "pool_timeout": env_float("DB_POOL_TIMEOUT", 5.0),
     "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
+    "sqlite_timeout": env_float("SQLITE_BUSY_TIMEOUT", 20.0),  # seconds a writer queues for SQLite's lock
 }
+# Outages (docs/operations.md "Outages and health"): after a failure to reach the database or the
+# Redis cache, requests needing it answer 503 at once for this many seconds, then one probes (0: off).
+DB_BREAKER_SECONDS = env_float("DB_BREAKER_SECONDS", 0.5)
+CACHE_BREAKER_SECONDS = env_float("CACHE_BREAKER_SECONDS", 0.5)
+# /readyz and /__dbcheck__ give each dependency this long (own connection), whatever it does.
+HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8)
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database_config(DATABASE_URL, variable="DATABASE_URL", **_db_options)}
 # Schema commands (migrate, makemigrations, ...) go to DIRECT_DATABASE_URL when it is set:
@@ -164,7 +174,10 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                "socket_connect_timeout": 2, "socket_timeout": 2,
+                "pool_class": "flashlearn.cache.BreakerConnectionPool",  # fails fast in an outage
+            },
         }
     }
 else:
@@ -176,13 +189,66 @@ else:
 
 WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 0)  # 0: decided by `manage.py serve`
 
+# --- Background tasks: Celery (flashlearn/celery.py; docs/tasks.md) ------------------
+# The broker: redis://... or amqp://... (RabbitMQ). Unset, it is REDIS_URL; with neither, tasks run
+# inline in the process that queues them (task_always_eager): the embedded default, no worker needed.
+_celery_broker = env_str("CELERY_BROKER_URL") or REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = not _celery_broker
+# Eager mode talks to no broker; the in-process transport keeps Celery from assuming amqp://localhost.
+CELERY_BROKER_URL = _celery_broker or "memory://localhost/"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True  # no result backend: outcomes are stored on the rows a task works on
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "flashlearn")
+# Every task also sets its own limits; these catch one that forgets.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long syncs: a worker holds only the task it runs
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # acks_late tasks are redelivered instead
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # JSON logs from LOGGING below
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
+# A request that queues a task waits at most ~1 s for a broker that is down, then answers 503.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: a task a worker took but never acknowledged (the worker died) is handed out again after
+    # this many seconds; it must exceed the longest retry countdown (CALENDAR_SYNC_RETRY_BACKOFF_MAX).
+    "visibility_timeout": env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": env_int("CELERY_BROKER_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+}
+if (CELERY_BROKER_URL or "").startswith(("redis://", "rediss://")):
+    # Every key Celery writes lives under REDIS_PREFIX, like the cache and channel layer keys.
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{REDIS_PREFIX}:celery:"
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+AUTH_EVENT_RETENTION_DAYS = env_int("AUTH_EVENT_RETENTION_DAYS", 90)  # the daily prune task keeps this many
+# SIGTERM: stop accepting, finish in-flight requests, close websockets 1001, all within this (seconds).
+WEB_SHUTDOWN_GRACE = env_float("WEB_SHUTDOWN_GRACE", 20.0)
+# Transport limits (docs/security.md "Transport limits"): bodies, websocket messages, request heads.
+HTTP_MAX_BODY_BYTES = env_int("HTTP_MAX_BODY_BYTES", 1024 * 1024)
+WS_CHAT_MAX_BYTES = env_int("WS_CHAT_MAX_BYTES", 64 * 1024)
+HTTP_MAX_REQUEST_LINE_BYTES = env_int("HTTP_MAX_REQUEST_LINE_BYTES", 8192)
+HTTP_MAX_HEADER_BYTES = env_int("HTTP_MAX_HEADER_BYTES", 16384)
+
 # --- Security ---------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list(
     "CORS_ALLOWED_ORIGINS", ["http://localhost:3000", "http://127.0.0.1:3000"] if DEBUG else []
 )
 CORS_ALLOW_CREDENTIALS = env_bool("CORS_ALLOW_CREDENTIALS", False)
+# A front end on another origin must be able to read how long to wait (429/503) and quote the request id.
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Browser origins allowed to open websockets (unset: CORS_ALLOWED_ORIGINS); clients that send no
+# Origin are always let through to the token check (flashlearn/origins.py says why).
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", [])
+# X-Forwarded-Proto is believed only when a proxy in front of us sets it (TRUST_PROXY_HEADERS, or
+# CLIENT_IP_PROXY_COUNT > 0 below); otherwise any client could claim https.
+TRUST_PROXY_HEADERS = env_bool("TRUST_PROXY_HEADERS", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^__dbcheck__/?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -222,7 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["flashlearn.parsers.JSONParser"],  # deep nesting is a 400, not a 500
     "DEFAULT_SCHEMA_CLASS": "flashlearn.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "flashlearn.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -238,10 +304,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["flashlearn.openapi.drop_trailing_slash_twins"],
+    "PREPROCESSING_HOOKS": ["flashlearn.openapi.drop_trailing_slash_twins", "flashlearn.openapi.drop_aliases"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums", "flashlearn.openapi.document_operations",
+    ],
 }
 
-JWT_SECRET_KEY = env_str("JWT_SECRET_KEY") or SECRET_KEY
+# Our JWTs have their own key, never SECRET_KEY itself (with DEBUG that is a public constant, and a
+# token signed with it was accepted). Unset: with DEBUG, a random key kept per checkout in
+# JWT_SECRET_KEY_FILE (git-ignored, mode 0600); without DEBUG, one derived from SECRET_KEY for this
+# purpose only, and `check --deploy` warns (accounts.W001) until JWT_SECRET_KEY is set.
+JWT_SECRET_KEY = env_str("JWT_SECRET_KEY")
+JWT_SECRET_KEY_FILE = Path(env_str("JWT_SECRET_KEY_FILE") or BASE_DIR / ".jwt-secret")
+JWT_SECRET_KEY_SOURCE = "env" if JWT_SECRET_KEY else ("file" if DEBUG else "derived")
+if JWT_SECRET_KEY_SOURCE == "file":
+    JWT_SECRET_KEY = key_file_read_or_create(JWT_SECRET_KEY_FILE)
+elif JWT_SECRET_KEY_SOURCE == "derived":
+    JWT_SECRET_KEY = derived_key(SECRET_KEY, purpose="flashlearn.jwt-signing-key")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TTL_SECONDS", 15 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TTL_SECONDS", 14 * 24 * 3600)),
@@ -254,14 +333,43 @@ SIMPLE_JWT = {
 }
 SUPABASE_JWT_SECRET = env_str("SUPABASE_JWT_SECRET")
 SUPABASE_JWT_AUDIENCE = env_str("SUPABASE_JWT_AUDIENCE", "authenticated")
+# Supabase JWT signing keys (ES256/RS256): the JWKS at <SUPABASE_URL>/auth/v1/.well-known/jwks.json
+# (or SUPABASE_JWKS_URL); with SUPABASE_URL set, every Supabase token must carry iss=<SUPABASE_URL>/auth/v1.
+SUPABASE_URL = env_str("SUPABASE_URL")
+SUPABASE_JWKS_URL = env_str("SUPABASE_JWKS_URL")
+SUPABASE_JWKS_CACHE_SECONDS = env_float("SUPABASE_JWKS_CACHE_SECONDS", 600.0)  # a removed key dies within this
+SUPABASE_JWKS_REFETCH_SECONDS = env_float("SUPABASE_JWKS_REFETCH_SECONDS", 30.0)  # unknown kid: refetch at most
+SUPABASE_JWKS_TIMEOUT = env_float("SUPABASE_JWKS_TIMEOUT", 3.0)
+# Audit rows for rejected bearer tokens, per client IP and window; beyond it they are counted and
+# one summary row is written when the window rolls (junk tokens cannot flood the audit table).
+TOKEN_REJECTION_AUDIT_PER_IP = env_int("TOKEN_REJECTION_AUDIT_PER_IP", 10)
+TOKEN_REJECTION_AUDIT_WINDOW = env_int("TOKEN_REJECTION_AUDIT_WINDOW", 300)
+# Open websockets re-check their credentials (token version, active, session) at most this often.
+WS_AUTH_RECHECK_SECONDS = env_float("WS_AUTH_RECHECK_SECONDS", 30.0)
 EXTERNAL_USER_SYNC_TTL = env_int("EXTERNAL_USER_SYNC_TTL", 300)
 SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # One address can hide many people (offices, mobile NAT): the per-IP limit is looser.
 LOGIN_IP_MAX_FAILURES = env_int("LOGIN_IP_MAX_FAILURES", 4 * LOGIN_MAX_FAILURES)
+# Per-user limits on writes (flashlearn/throttles.py): "N/s|min|hour|day", "" for none. Generous:
+# they stop a script or a stuck client, not a person. 429 with Retry-After beyond them.
+THROTTLE_RATES = {
+    "message_post": env_str("THROTTLE_MESSAGE_POST", "120/min"),
+    "session_create": env_str("THROTTLE_SESSION_CREATE", "60/hour"),
+    "calendar_connect": env_str("THROTTLE_CALENDAR_CONNECT", "30/hour"),
+    "calendar_sync": env_str("THROTTLE_CALENDAR_SYNC", "60/hour"),
+    "creator_unlock": env_str("THROTTLE_CREATOR_UNLOCK", "300/hour"),
+}
+for _scope, _rate in THROTTLE_RATES.items():
+    try:
+        parse_rate(_rate)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"THROTTLE_{_scope.upper()}: {exc}") from None
 # Proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
 CLIENT_IP_PROXY_COUNT = env_int("CLIENT_IP_PROXY_COUNT", 0)
+if TRUST_PROXY_HEADERS or CLIENT_IP_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Region assumed for phone numbers written without a +country code.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US")
 
@@ -276,6 +384,14 @@ MESSAGING_SEND_QUEUE = env_int("MESSAGING_SEND_QUEUE", 1000)  # frames queued pe
 MESSAGING_SEND_BUFFER_BYTES = env_int("MESSAGING_SEND_BUFFER_BYTES", 4 * 1024 * 1024)  # unread bytes before 4408
 MESSAGING_PRESENCE_TTL = env_float("MESSAGING_PRESENCE_TTL", 30.0)  # an unrefreshed presence entry expires
 MESSAGING_PRESENCE_COALESCE = env_float("MESSAGING_PRESENCE_COALESCE", 0.1)  # presence deltas batched
+# Websocket database calls run on this many threads (default: the connection pool's size), and fail
+# at once for this many seconds after the database failed (docs/operations.md "Chat delivery guarantees").
+MESSAGING_DB_THREADS = env_int("MESSAGING_DB_THREADS", _db_options["pool_max"])
+MESSAGING_DB_FAIL_FAST_SECONDS = env_float("MESSAGING_DB_FAIL_FAST_SECONDS", 2.0)
+# Each process's chat hub checks its channel layer this often, and compares what it delivered with
+# the database this often (sooner while the layer is down), so a missed broadcast is repaired.
+MESSAGING_HUB_PROBE_INTERVAL = env_float("MESSAGING_HUB_PROBE_INTERVAL", 1.0)
+MESSAGING_HUB_SWEEP_INTERVAL = env_float("MESSAGING_HUB_SWEEP_INTERVAL", 5.0)
 
 # --- Calendars ------------------------------------------------------------------------
 GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID", "")
@@ -306,11 +422,20 @@ CALENDAR_RECONNECT_URL = env_str("CALENDAR_RECONNECT_URL")  # link in the reconn
 CALENDAR_WEBHOOK_BASE_URL = env_str("CALENDAR_WEBHOOK_BASE_URL")  # https origin Google can reach; unset: no push
 CALENDAR_CHANNEL_TTL_SECONDS = env_int("CALENDAR_CHANNEL_TTL_SECONDS", 7 * 24 * 3600)
 CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS = env_int("CALENDAR_CHANNEL_RENEW_MARGIN_SECONDS", 24 * 3600)
+# Sync tasks (calendars/tasks.py): a queued sync older than this is assumed lost and may be queued again.
+CALENDAR_SYNC_QUEUED_STALE_SECONDS = env_int("CALENDAR_SYNC_QUEUED_STALE_SECONDS", 900)
+CALENDAR_SYNC_REQUEUE_SECONDS = 10  # a sync that found another running looks once more this much later
+CALENDAR_SYNC_TASK_MAX_RETRIES = env_int("CALENDAR_SYNC_TASK_MAX_RETRIES", 5)  # Google outages, then the schedule
+CALENDAR_SYNC_RETRY_BACKOFF = env_int("CALENDAR_SYNC_RETRY_BACKOFF", 30)  # seconds, doubled per retry, jittered
+CALENDAR_SYNC_RETRY_BACKOFF_MAX = env_int("CALENDAR_SYNC_RETRY_BACKOFF_MAX", 1800)
+CALENDAR_SYNC_TASK_TIME_LIMIT = env_int("CALENDAR_SYNC_TASK_TIME_LIMIT", 900)
 
 # --- Creators -------------------------------------------------------------------------
 CREATOR_UNLOCK_PRICE = env_int("CREATOR_UNLOCK_PRICE", 1)
 CREATOR_STATS_CACHE_SECONDS = env_int("CREATOR_STATS_CACHE_SECONDS", 5)
 CREATOR_SEARCH_MAX_PAGE_SIZE = env_int("CREATOR_SEARCH_MAX_PAGE_SIZE", 100)
+# Creators per analysis task (`manage.py analyze_creators` queues one task per chunk).
+CREATOR_ANALYSIS_CHUNK = env_int("CREATOR_ANALYSIS_CHUNK", 500)
 # Dotted paths of the analyzers `manage.py analyze_creators` runs (creators.analysis.base.Analyzer).
 CREATOR_ANALYZERS = env_list("CREATOR_ANALYZERS", [
     "creators.analysis.language.LanguageAnalyzer",
@@ -323,6 +448,9 @@ CREATOR_ANALYZERS = env_list("CREATOR_ANALYZERS", [
 # --- Transcription ----------------------------------------------------------------------
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL")  # None: the shipped tiny.en model
 TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 2)
+# One account holds at most this many of those slots (a live session may still take the slot of the
+# user stream idle longest: docs/security.md, "## Transcription slots").
+TRANSCRIPTION_MAX_STREAMS_PER_USER = env_int("TRANSCRIPTION_MAX_STREAMS_PER_USER", 1)
 # "embedded": recorders run inside each daphne process; "worker": `manage.py transcription_worker`
 # runs them and daphne only relays frames over the channel layer (needs REDIS_URL).
 TRANSCRIPTION_ENGINE = env_str("TRANSCRIPTION_ENGINE", "embedded")
@@ -331,7 +459,7 @@ if TRANSCRIPTION_ENGINE not in ("embedded", "worker"):
 if TRANSCRIPTION_ENGINE == "worker" and not REDIS_URL:
     raise ImproperlyConfigured("TRANSCRIPTION_ENGINE=worker needs REDIS_URL: frames reach the worker through Redis.")
 TRANSCRIPTION_ENGINE_CHANNEL = env_str("TRANSCRIPTION_ENGINE_CHANNEL", "transcription-engine")
-TRANSCRIPTION_IDLE_TIMEOUT = env_float("TRANSCRIPTION_IDLE_TIMEOUT", 30.0)  # seconds without audio
+TRANSCRIPTION_IDLE_TIMEOUT = env_float("TRANSCRIPTION_IDLE_TIMEOUT", 30.0)  # seconds without voiced audio
 TRANSCRIPTION_KEEP_WARM = env_float("TRANSCRIPTION_KEEP_WARM", 300.0)  # an unused loaded recorder lives this long
 TRANSCRIPTION_MAX_FRAME_BYTES = env_int("TRANSCRIPTION_MAX_FRAME_BYTES", 64000)  # 2 s of 16 kHz PCM16
 TRANSCRIPTION_MAX_AUDIO_RATE = env_float("TRANSCRIPTION_MAX_AUDIO_RATE", 8.0)  # x real time, averaged

@@ -9,8 +9,10 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flashlearn.openapi import paginated
+from flashlearn.throttles import UserWriteThrottle
 from messaging import selectors, services
-from messaging.events import message_payload, session_payload
+from messaging.events import for_viewer, message_payload, session_payload
 from messaging.models import MESSAGE_BODY_MAX, LiveSession
 
 
@@ -43,9 +45,10 @@ class SessionOutputSerializer(serializers.Serializer):
 class MessageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     session = serializers.IntegerField()
+    seq = serializers.IntegerField(help_text="1, 2, 3, ... per session without gaps: a jump means a missed message.")
     author = UserSerializer()
     body = serializers.CharField()
-    client_id = serializers.CharField(allow_null=True)
+    client_id = serializers.CharField(allow_null=True, help_text="In the author's own copies only; null for others.")
     created_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
@@ -72,6 +75,9 @@ class SessionPagination(PageNumberPagination):
 
 
 class LiveSessionListCreateApi(APIView):
+    throttle_classes = [UserWriteThrottle]
+    throttle_scope = "session_create"  # POST only: the list is a read
+
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=LiveSession.Status.choices, required=False)
 
@@ -83,7 +89,7 @@ class LiveSessionListCreateApi(APIView):
             choices=LiveSession.Visibility.choices, required=False, default=LiveSession.Visibility.PRIVATE
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
+    @extend_schema(parameters=[FilterSerializer], responses=paginated(SessionOutputSerializer, name="LiveSessionPage"))
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -178,12 +184,14 @@ class LiveSessionEndApi(APIView):
 class LiveSessionMessagesApi(APIView):
     class FilterSerializer(serializers.Serializer):
         after = serializers.IntegerField(required=False, min_value=0)
+        after_seq = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
         before = serializers.IntegerField(required=False, min_value=1)
         limit = serializers.IntegerField(required=False, min_value=1)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("after", int, description="only messages with a larger id"),
+            OpenApiParameter("after_seq", int, description="only messages with a larger `seq` (fill a gap)"),
             OpenApiParameter("before", int, description="only messages with a smaller id"),
             OpenApiParameter("limit", int, description="page size, capped at MESSAGING_HISTORY_MAX_PAGE_SIZE"),
         ],
@@ -200,12 +208,14 @@ class LiveSessionMessagesApi(APIView):
         limit = min(params.get("limit", settings.MESSAGING_HISTORY_PAGE_SIZE), settings.MESSAGING_HISTORY_MAX_PAGE_SIZE)
         page = selectors.message_history(
             user=request.user, session_id=session_id, after=params.get("after"), before=params.get("before"),
-            limit=limit,
+            after_seq=params.get("after_seq"), limit=limit,
         )
-        results = [message_payload(m) for m in page.messages]
+        results = [for_viewer(message_payload(m), request.user.pk) for m in page.messages]
         base = request.build_absolute_uri(request.path)
         next_url = prev_url = None
-        if page.has_newer and results:
+        if page.has_newer and results and "after_seq" in params:
+            next_url = f"{base}?after_seq={results[-1]['seq']}&limit={limit}"
+        elif page.has_newer and results:
             next_url = f"{base}?after={results[-1]['id']}&limit={limit}"
         if page.has_older and results:
             prev_url = f"{base}?before={results[0]['id']}&limit={limit}"
@@ -213,6 +223,9 @@ class LiveSessionMessagesApi(APIView):
 
 
 class MessageCreateApi(APIView):
+    throttle_classes = [UserWriteThrottle]
+    throttle_scope = "message_post"
+
     class InputSerializer(serializers.Serializer):
         session = serializers.IntegerField(min_value=1)
         body = serializers.CharField(max_length=MESSAGE_BODY_MAX, trim_whitespace=True)
@@ -239,7 +252,8 @@ class MessageDetailApi(APIView):
 
     @extend_schema(responses=MessageOutputSerializer)
     def get(self, request, message_id: int):
-        return Response(message_payload(selectors.message_get_for_member(user=request.user, message_id=message_id)))
+        message = selectors.message_get_for_member(user=request.user, message_id=message_id)
+        return Response(for_viewer(message_payload(message), request.user.pk))
 
     @extend_schema(request=InputSerializer, responses=MessageOutputSerializer)
     def patch(self, request, message_id: int):

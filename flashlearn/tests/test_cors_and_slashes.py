@@ -76,6 +76,17 @@ def test_post_answers_on_both_forms_without_redirect(client, cors, path):
 
 
 @pytest_urls
+@pytest.mark.django_db
+def test_front_end_on_another_origin_can_read_retry_after_and_request_id(client, cors):
+    """A page on another origin only sees response headers the server exposes: without this a
+    429/503's Retry-After is invisible to it (found by the browser tests of the web client)."""
+    response = client.post("/api/v1/test/echo", {"email": "ada@example.com", "age": 36},
+                           content_type="application/json", HTTP_ORIGIN=FRONT_END)
+    exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
+    assert {"retry-after", "x-request-id"} <= exposed
+
+
+@pytest_urls
 def test_unknown_origin_gets_no_cors_headers(client, cors):
     response = client.options("/api/v1/test/echo", HTTP_ORIGIN="https://evil.example",
                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
