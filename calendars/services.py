@@ -30,9 +30,8 @@ from calendars.errors import (
     TaskQueueUnavailable,
 )
 from calendars.google import oauth
-from calendars.google.channels import channel_ensure, channel_stop
+from calendars.google.channels import channel_ensure
 from calendars.google.client import GoogleCalendarClient
-from calendars.google.credentials import token_revoke
 from calendars.google.sync import SyncResult, calendar_sync
 from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, OAuthState, PushChannel
 from flashlearn.errors import DomainError, Forbidden, NotFound
@@ -355,29 +354,34 @@ def notification_receive(*, channel_id: str, token: str, resource_state: str, re
 # --- Disconnect -------------------------------------------------------------------------------
 
 def connection_disconnect(*, user) -> None:
-    """Stop push channels, revoke at Google, delete tokens and events. A running sync loses its lease."""
+    """Delete tokens, events and sync state here; stopping push channels and revoking the grant at Google
+    is a task (`calendars.google_disconnect`, retried), so the request never waits for Google. The task
+    carries the tokens encrypted, as they were stored. A running sync loses its lease."""
+    from calendars import tasks  # tasks import this module
+
     connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).exclude(
         status=CalendarConnection.Status.REVOKED).first()
     if connection is None:
         raise CalendarNotConnected()
-    channels = list(PushChannel.objects.filter(calendar__connection=connection))
-    if channels and connection.status != CalendarConnection.Status.NEEDS_REAUTH:
-        client = GoogleCalendarClient(connection_id=connection.pk)
-        try:
-            for channel in channels:
-                channel_stop(client=client, channel=channel)
-        finally:
-            client.close()
-    refresh_token = decrypt_token(connection.refresh_token_encrypted)
-    access_token = decrypt_token(connection.access_token_encrypted)
+    channels = [[c.channel_id, c.resource_id] for c in PushChannel.objects.filter(calendar__connection=connection)]
+    if connection.status == CalendarConnection.Status.NEEDS_REAUTH:
+        channels = []  # Google refuses this grant: the channels expire by themselves
+    tokens = {"access_token_encrypted": connection.access_token_encrypted,
+              "refresh_token_encrypted": connection.refresh_token_encrypted}
     CalendarConnection.objects.filter(pk=connection.pk).update(
         status=CalendarConnection.Status.REVOKED, access_token_encrypted="", refresh_token_encrypted="",
         token_expires_at=None, sync_lock_owner=_DISCONNECT_OWNER,
         sync_lock_until=timezone.now() + timedelta(seconds=settings.CALENDAR_SYNC_LOCK_SECONDS),
-        last_error="", next_retry_at=None, consecutive_failures=0, updated_at=timezone.now(),
+        last_error="", next_retry_at=None, consecutive_failures=0, updated_at=timezone.now(), sync_queued_at=None,
     )
-    if not token_revoke(refresh_token or access_token):
-        logger.warning("disconnected locally; Google revocation failed", extra={"connection_id": connection.pk})
+    PushChannel.objects.filter(calendar__connection=connection).delete()
+    if channels or tokens["access_token_encrypted"] or tokens["refresh_token_encrypted"]:
+        try:
+            tasks.google_disconnect.delay(channels=channels, **tokens)
+        except (BrokerError, DomainError) as exc:  # broker down, or (eager mode) Google down: the grant
+            # stays valid at Google until the user removes it there; the channels expire by themselves.
+            logger.warning("disconnected locally; Google revocation failed",
+                           extra={"connection_id": connection.pk, "problem": type(exc).__name__})
     batch_size = max(1, settings.CALENDAR_SYNC_BATCH_SIZE)
     events = CalendarEvent.objects.filter(connection=connection)
     while ids := list(events.values_list("pk", flat=True)[:batch_size]):

@@ -18,6 +18,7 @@ from django.conf import settings
 from calendars import services
 from calendars.errors import CalendarAccessError, CalendarNotConnected, CalendarReauthRequired, GoogleUnavailable
 from calendars.errors import SyncInProgress as SyncInProgressError
+from calendars.google.channels import grant_release
 from calendars.google.credentials import reauth_email_send as reauth_email_deliver
 from calendars.models import CalendarConnection
 
@@ -83,3 +84,15 @@ def reauth_email_send(self, connection_id: int) -> None:
     """Its own task so a mail outage retries the email, not the sync. Acknowledged early: a worker
     dying mid-send must not mail the user twice."""
     reauth_email_deliver(connection_id=connection_id)
+
+
+@shared_task(
+    name="calendars.google_disconnect", acks_late=True, reject_on_worker_lost=True,
+    autoretry_for=(GoogleUnavailable,), retry_backoff=60, retry_backoff_max=3600, retry_jitter=True, max_retries=8,
+    **SMALL_TASK,
+)
+def google_disconnect(*, access_token_encrypted: str, refresh_token_encrypted: str, channels: list[list[str]]) -> None:
+    """After a disconnect (already done in the database): stop the push channels and revoke the grant at
+    Google, retried while Google is down. Safe to repeat, so acknowledged late."""
+    grant_release(access_token_encrypted=access_token_encrypted, refresh_token_encrypted=refresh_token_encrypted,
+                  channels=channels)

@@ -7,11 +7,14 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import requests
 from django.conf import settings
 from django.utils import timezone
 
+from calendars.encryption import decrypt_token
 from calendars.errors import CalendarAccessError, CalendarNotConnected, CalendarReauthRequired, GoogleUnavailable
 from calendars.google.client import GoogleCalendarClient
+from calendars.google.credentials import InvalidGrant, refresh_grant, token_revoke
 from calendars.models import CalendarSyncState, PushChannel
 
 logger = logging.getLogger("calendars.channels")
@@ -59,3 +62,31 @@ def channel_stop(*, client: GoogleCalendarClient | None, channel: PushChannel) -
             logger.info("channel stop failed; it will expire", extra={"channel": channel.channel_id,
                                                                        "problem": type(exc).__name__})
     channel.delete()
+
+
+def grant_release(*, access_token_encrypted: str, refresh_token_encrypted: str, channels: list[list[str]]) -> None:
+    """After a disconnect: stop the push channels and revoke the grant at Google (the tokens come
+    encrypted, as they were stored). Safe to repeat: a stopped channel answers 404 and a revoked token
+    400, both fine. Raises GoogleUnavailable when Google should be asked again later."""
+    access = decrypt_token(access_token_encrypted)
+    refresh = decrypt_token(refresh_token_encrypted)
+    root = settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/channels/stop"
+    for channel_id, resource_id in channels:
+        for attempt in range(2):
+            try:
+                response = requests.post(root, json={"id": channel_id, "resourceId": resource_id},
+                                         headers={"Authorization": f"Bearer {access}"},
+                                         timeout=settings.CALENDAR_HTTP_TIMEOUT)
+            except requests.RequestException:
+                raise GoogleUnavailable() from None
+            if response.status_code == 401 and attempt == 0 and refresh:
+                try:
+                    access = refresh_grant(refresh)["access_token"]
+                except InvalidGrant:
+                    break  # the grant is dead already: its channels expire by themselves
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                raise GoogleUnavailable()
+            break  # 2xx, or 4xx: stopped, unknown or expired; nothing more to do for this one
+    if not token_revoke(refresh or access):
+        raise GoogleUnavailable()

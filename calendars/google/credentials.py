@@ -68,7 +68,7 @@ def access_token_refresh(*, connection_id: int, stale_token: str | None) -> str:
         try:
             if not refresh_token:
                 raise InvalidGrant()
-            payload = _refresh_grant(refresh_token)
+            payload = refresh_grant(refresh_token)
         except InvalidGrant:
             _mark_needs_reauth(connection, "Google revoked or expired the authorization (invalid_grant).")
             needs_reauth = True
@@ -91,7 +91,7 @@ def access_token_refresh(*, connection_id: int, stale_token: str | None) -> str:
     raise AssertionError("unreachable")
 
 
-def _refresh_grant(refresh_token: str) -> dict:
+def refresh_grant(refresh_token: str) -> dict:
     try:
         response = requests.post(
             settings.GOOGLE_TOKEN_URI,

@@ -279,3 +279,55 @@ def test_reauth_email_is_queued_after_commit_and_a_mail_outage_does_not_fail_the
     assert len(callbacks) == 1 and mail.outbox == []
     connection.refresh_from_db()
     assert connection.status == "needs_reauth" and connection.last_sync_result == "calendar_reauth_required"
+
+
+# --- Disconnect ------------------------------------------------------------------------------------
+
+def test_disconnect_answers_without_google_and_queues_the_release(google, watched_connection, auth_client,
+                                                                  broker_without_worker):
+    from calendars.encryption import decrypt_token
+
+    access = decrypt_token(watched_connection.access_token_encrypted)
+    refresh = decrypt_token(watched_connection.refresh_token_encrypted)
+
+    response = auth_client.delete("/api/v1/calendars/connection")
+
+    assert response.status_code == 204 and google.requests == []
+    assert CalendarConnection.objects.get().status == "revoked" and not PushChannel.objects.exists()
+    [release] = broker_without_worker()
+    assert release["task"] == "calendars.google_disconnect"
+    assert release["kwargs"]["channels"] == [["chan-1", google.account(EMAIL).resource_id]]
+    message = str(release)
+    assert access not in message and refresh not in message  # tokens travel encrypted, as stored
+
+
+def test_release_task_stops_channels_with_a_refreshed_token_and_revokes(google, connection, as_worker, settings):
+    from calendars.google.channels import channel_ensure
+    from calendars.google.client import GoogleCalendarClient
+    from calendars.models import CalendarSyncState
+
+    settings.CALENDAR_WEBHOOK_BASE_URL = "https://hooks.example.test"
+    state = CalendarSyncState.objects.create(connection=connection, calendar_id="primary")
+    client = GoogleCalendarClient(connection_id=connection.pk)
+    channel = channel_ensure(client=client, state=state)  # a live channel at Google
+    client.close()
+    google.expire_access_tokens()  # the stored access token has lapsed meanwhile
+
+    as_worker(tasks.google_disconnect, access_token_encrypted=connection.access_token_encrypted,
+              refresh_token_encrypted=connection.refresh_token_encrypted,
+              channels=[[channel.channel_id, channel.resource_id]])
+
+    assert google.channels[channel.channel_id]["stopped"] is True
+    assert [c["form"]["grant_type"] for c in google.calls("token")] == ["refresh_token"]
+    assert all(info["revoked"] for info in google.refresh_tokens.values())
+
+
+def test_release_task_retries_while_google_is_down(google, connection, broker_without_worker, as_worker, settings):
+    settings.GOOGLE_REVOKE_URI = "http://127.0.0.1:9/revoke"
+
+    with pytest.raises(Retry):
+        as_worker(tasks.google_disconnect, access_token_encrypted=connection.access_token_encrypted,
+                  refresh_token_encrypted=connection.refresh_token_encrypted, channels=[])
+
+    [retry] = broker_without_worker()
+    assert retry["task"] == "calendars.google_disconnect" and retry["retries"] == 1
