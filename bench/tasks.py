@@ -117,7 +117,9 @@ class Worker:
         deadline = time.monotonic() + 90
         while b"ready." not in self.log.read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+                output = self.log.read_text()[-3000:]
+                self.stop()
+                raise RuntimeError(f"worker did not start:\n{output}")
             time.sleep(0.1)
 
     def stop(self) -> None:
