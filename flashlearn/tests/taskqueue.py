@@ -116,9 +116,13 @@ class CeleryWorker:
             cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
         handle.close()
-        wait_for(lambda: b"ready." in self.log.read_bytes() or self.proc.poll() is not None, timeout=60,
-                 what="the worker to start")
-        assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        try:
+            wait_for(lambda: b"ready." in self.log.read_bytes() or self.proc.poll() is not None, timeout=60,
+                     what="the worker to start")
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        except AssertionError:
+            self.kill()
+            raise
         return self
 
     def kill(self) -> None:
