@@ -9,10 +9,17 @@ from django.conf import settings
 
 from flashlearn.errors import DomainError
 from transcription.engine import get_engine
-from transcription.errors import EngineAtCapacity, EngineUnavailable, StreamBusy, StreamForbidden
+from transcription.errors import (
+    EngineAtCapacity,
+    EngineUnavailable,
+    StreamBusy,
+    StreamForbidden,
+    StreamLimitReached,
+)
 
 OPEN_TIMEOUT_SECONDS = 30.0
-_REFUSALS = {cls.code: cls for cls in (EngineAtCapacity, EngineUnavailable, StreamBusy, StreamForbidden)}
+_REFUSALS = {cls.code: cls for cls in (EngineAtCapacity, EngineUnavailable, StreamBusy, StreamForbidden,
+                                       StreamLimitReached)}
 
 
 def refusal_message(exc: DomainError) -> dict:
@@ -27,12 +34,13 @@ def refusal_error(reply: dict) -> Exception:
 class LocalEngine:
     """Embedded mode: the engine lives in this process."""
 
-    def __init__(self, *, stream: str, speaker_id: int, reply_channel: str):
-        self.stream, self.speaker_id, self.reply_channel = stream, speaker_id, reply_channel
+    def __init__(self, *, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
+        self.stream, self.speaker_id, self.reply_channel, self.live = stream, speaker_id, reply_channel, live
         self.engine = get_engine()
 
     async def open(self) -> None:
-        await self.engine.open(stream=self.stream, speaker_id=self.speaker_id, reply_channel=self.reply_channel)
+        await self.engine.open(stream=self.stream, speaker_id=self.speaker_id, reply_channel=self.reply_channel,
+                               live=self.live)
 
     async def feed(self, data: bytes) -> None:
         await self.engine.feed(self.stream, data, owner=self.reply_channel)
@@ -51,8 +59,8 @@ class RemoteEngine:
     that waits for them.
     """
 
-    def __init__(self, *, stream: str, speaker_id: int, reply_channel: str):
-        self.stream, self.speaker_id, self.reply_channel = stream, speaker_id, reply_channel
+    def __init__(self, *, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
+        self.stream, self.speaker_id, self.reply_channel, self.live = stream, speaker_id, reply_channel, live
         self.layer = get_channel_layer()
         self.worker: str | None = None
 
@@ -65,7 +73,8 @@ class RemoteEngine:
     async def open(self) -> None:
         try:
             reply = await self.request(settings.TRANSCRIPTION_ENGINE_CHANNEL,
-                                       {"type": "engine.open", "speaker_id": self.speaker_id}, OPEN_TIMEOUT_SECONDS)
+                                       {"type": "engine.open", "speaker_id": self.speaker_id, "live": self.live},
+                                       OPEN_TIMEOUT_SECONDS)
         except TimeoutError as exc:
             raise EngineUnavailable("No transcription worker answered.", retry_after=30) from exc
         if reply.get("refused"):
@@ -88,6 +97,6 @@ class RemoteEngine:
                                                 "reply_channel": self.reply_channel})
 
 
-def engine_client(*, stream: str, speaker_id: int, reply_channel: str):
+def engine_client(*, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
     cls = RemoteEngine if settings.TRANSCRIPTION_ENGINE == "worker" else LocalEngine
-    return cls(stream=stream, speaker_id=speaker_id, reply_channel=reply_channel)
+    return cls(stream=stream, speaker_id=speaker_id, reply_channel=reply_channel, live=live)

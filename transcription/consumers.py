@@ -311,8 +311,9 @@ class AudioSocket(TranscriptionSocket):
         self.access = AccessCache(user, access.can_speak)
         if not await self.access.allowed(self.stream):
             return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not speak on this stream.")
+        live = await database_sync_to_async(access.stream_is_live)(user=user, stream=self.stream)
         await self.accept_socket()
-        client = engine_client(stream=self.stream, speaker_id=user.pk, reply_channel=self.channel_name)
+        client = engine_client(stream=self.stream, speaker_id=user.pk, reply_channel=self.channel_name, live=live)
         self.engine = client
         try:
             await client.open()
@@ -399,3 +400,15 @@ class AudioSocket(TranscriptionSocket):
         self.closing = True
         self.uncount()
         await self.close(code=event["code"], reason=event["reason"][:120])
+
+    async def transcription_preempted(self, event):
+        """A live session took this stream's slot in another process: say why, close 4410, end the stream
+        (audio already received is flushed as a final, as on any disconnect)."""
+        if self.closing or event["stream"] != getattr(self, "stream", None):
+            return
+        await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
+                              "timestamp": now()})
+        self.closing = True
+        self.uncount()
+        await self.close(code=event["code"], reason=event["reason"][:120])
+        await self.release_engine()

@@ -10,7 +10,11 @@ Threads and the loop:
 
 Recorders are pooled: a stream that closes hands its recorder (already loaded, ~3 s to build)
 to the next stream after a flush and a wash of silence; pooled recorders are shut down after
-TRANSCRIPTION_KEEP_WARM seconds unused. At most TRANSCRIPTION_MAX_STREAMS are active.
+TRANSCRIPTION_KEEP_WARM seconds unused.
+
+Slots (transcription/slots.py): at most TRANSCRIPTION_MAX_STREAMS active streams, at most
+TRANSCRIPTION_MAX_STREAMS_PER_USER per account, and a live session's stream may take the slot of
+the user stream idle longest. Idle means no voiced audio (transcription/voice.py), not no frames.
 """
 
 from __future__ import annotations
@@ -35,10 +39,12 @@ from transcription import groups
 from transcription.errors import (
     CLOSE_GOING_AWAY,
     CLOSE_IDLE,
-    EngineAtCapacity,
+    CLOSE_PREEMPTED,
     EngineUnavailable,
     StreamBusy,
 )
+from transcription.slots import Holder, LocalSlots
+from transcription.voice import VoiceDetector, silero_load
 
 logger = logging.getLogger("transcription.engine")
 
@@ -47,6 +53,7 @@ BYTES_PER_SECOND = SAMPLE_RATE * 2
 FLUSH_TIMEOUT_SECONDS = 15.0
 PUMP_INTERVAL = 0.1
 PUMP_SILENCE = b"\x00" * int(BYTES_PER_SECOND * PUMP_INTERVAL)
+PREEMPTED_REASON = "a live session needed this slot and this stream was idle longest"
 
 
 # --- The model --------------------------------------------------------------------------------
@@ -98,6 +105,20 @@ class _QuietClose(logging.Filter):
         return not record.getMessage().startswith("Could not close realtime transcription model")
 
 
+def quiet_shutdown_banner() -> None:
+    """RealtimeSTT 1.1.2 prints a red "RealtimeSTT shutting down" on stdout at every recorder shutdown
+    (a print, so no log level silences it; the test run ended with two). That module's print becomes a
+    debug log line; nothing else in the process is touched."""
+    from RealtimeSTT.core import shutdown as stt_shutdown
+
+    if getattr(stt_shutdown, "print", None) is not _banner_to_debug_log:
+        stt_shutdown.print = _banner_to_debug_log
+
+
+def _banner_to_debug_log(*args, **kwargs) -> None:
+    logger.debug("realtimestt: %s", " ".join(str(arg) for arg in args))
+
+
 def build_recorder(model: str, callbacks: dict[str, Callable]):
     """A RealtimeSTT recorder fed by hand (blocking: ~3 s, run it in an executor)."""
     from RealtimeSTT import AudioToTextRecorder
@@ -105,6 +126,7 @@ def build_recorder(model: str, callbacks: dict[str, Callable]):
     stt_logger = logging.getLogger("realtimestt")
     if not any(isinstance(f, _QuietClose) for f in stt_logger.filters):
         stt_logger.addFilter(_QuietClose())
+    quiet_shutdown_banner()
 
     return AudioToTextRecorder(
         model=model, realtime_model_type=model, use_microphone=False, spinner=False, device="cpu",
@@ -144,6 +166,7 @@ class Slot:
             pass
 
     def start(self, model: str) -> None:
+        silero_load()  # the idle clock's voice check (transcription/voice.py)
         self.recorder = build_recorder(model, self.callbacks())
         self.thread = threading.Thread(target=self.text_loop, name="transcription-text", daemon=True)
         self.thread.start()
@@ -193,6 +216,7 @@ class ActiveStream:
     reply_channel: str | None
     loop: asyncio.AbstractEventLoop
     slot: Slot | None = None
+    live: bool = False
     state: str = "starting"
     seq: int = 0
     samples_fed: int = 0
@@ -200,7 +224,9 @@ class ActiveStream:
     utterance_end: float = 0.0
     in_utterance: bool = False
     finals: int = 0
-    last_audio: float = field(default_factory=time.monotonic)
+    last_audio: float = field(default_factory=time.monotonic)  # any frame: the pump's clock
+    last_voiced: float = field(default_factory=time.monotonic)  # speech: the idle clock
+    voice: VoiceDetector | None = None
     opened_at: float = field(default_factory=time.time)
     outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
     sender: asyncio.Task | None = None
@@ -269,6 +295,12 @@ class ActiveStream:
                 self.wake_final_waiters()
 
 
+def feed_recorder(recorder, voice: VoiceDetector | None, data: bytes) -> bool:
+    """Blocking (executor): feed the recorder; True when the frame completed a stretch of speech."""
+    recorder.feed_audio(data)
+    return voice is not None and voice.heard(data)
+
+
 def store_segment(*, stream: str, speaker_id: int | None, text: str, start: float, end: float, seq: int):
     from transcription.services import segment_create
 
@@ -292,7 +324,7 @@ class Engine:
         self.error: str | None = None
         self.model_name: str | None = None
         self.closed = False
-        self.registry = None
+        self.slots = LocalSlots()  # a StreamRegistry (Redis) when REDIS_URL is set: see get_engine()
         self.tasks: set[asyncio.Task] = set()
 
     # -- state
@@ -310,7 +342,8 @@ class Engine:
             "warm_recorders": len(self.pool),
             "streams": {
                 name: {"state": s.state, "speaker": s.speaker_id, "seq": s.seq,
-                       "audio_seconds": round(s.offset, 2), "idle_seconds": round(time.monotonic() - s.last_audio, 1)}
+                       "audio_seconds": round(s.offset, 2),
+                       "idle_seconds": round(time.monotonic() - s.last_voiced, 1)}
                 for name, s in self.streams.items()
             },
         }
@@ -318,7 +351,7 @@ class Engine:
     def retry_after(self) -> int:
         """When a slot may free: the soonest idle timeout among active streams (at least 5 s)."""
         now = time.monotonic()
-        waits = [self.idle_timeout - (now - s.last_audio) for s in self.streams.values()]
+        waits = [self.idle_timeout - (now - s.last_voiced) for s in self.streams.values()]
         return max(5, math.ceil(min(waits))) if waits else 5
 
     def bind(self) -> None:
@@ -332,8 +365,16 @@ class Engine:
         install_signal_handlers(loop)
 
     # -- streams
-    async def open(self, *, stream: str, speaker_id: int | None, reply_channel: str | None) -> ActiveStream:
-        """Start serving `stream`; raises StreamBusy, EngineAtCapacity or EngineUnavailable."""
+    def voiced_times(self) -> dict[str, tuple[str, float]]:
+        """{stream: (speaker channel, wall-clock time of its last voiced audio)} for the slot ledger."""
+        mono, wall = time.monotonic(), time.time()
+        return {name: (s.reply_channel or "", wall - (mono - s.last_voiced)) for name, s in self.streams.items()}
+
+    async def open(self, *, stream: str, speaker_id: int | None, reply_channel: str | None,
+                   live: bool = False) -> ActiveStream:
+        """Start serving `stream`; raises StreamBusy, StreamLimitReached, EngineAtCapacity or EngineUnavailable.
+
+        `live`: the stream of a session that is live now, which may preempt the user stream idle longest."""
         if self.closed:
             raise EngineUnavailable("The speech engine is shutting down.", retry_after=5)
         self.bind()
@@ -347,14 +388,14 @@ class Engine:
             raise
         if stream in self.streams or stream in self.reserved:
             raise StreamBusy()
-        if len(self.streams) + len(self.reserved) >= self.max_streams:
-            retry = self.retry_after()
-            raise EngineAtCapacity(f"All {self.max_streams} transcription streams are in use; retry after {retry} s.",
-                                   retry_after=retry)
-        if self.registry is not None:
-            await self.registry.claim(stream, self.max_streams, self.retry_after())
+        await self.slots.heartbeat(self.voiced_times())  # which stream is idlest must be current
+        victim = await self.slots.claim(stream=stream, user=str(speaker_id), live=live, channel=reply_channel or "",
+                                        cap=self.max_streams, per_user=settings.TRANSCRIPTION_MAX_STREAMS_PER_USER,
+                                        retry_after=self.retry_after())
         self.reserved.add(stream)
         try:
+            if victim is not None:
+                await self.preempt(victim, by=stream)
             slot = self.pool.pop() if self.pool else None
             if slot is None:
                 slot = Slot(self)
@@ -367,18 +408,34 @@ class Engine:
                     raise EngineUnavailable("The speech engine failed to start.", retry_after=30) from exc
             self.error = None
             active = ActiveStream(engine=self, name=stream, speaker_id=speaker_id, reply_channel=reply_channel,
-                                  loop=self.loop, slot=slot, state="listening")
+                                  loop=self.loop, slot=slot, state="listening", live=live, voice=VoiceDetector())
             active.sender = self.loop.create_task(active.send_events())
             slot.stream = active
             self.streams[stream] = active
         except BaseException:
-            if self.registry is not None:
-                await self.registry.release(stream)
+            await self.slots.release(stream, reply_channel or "")
             raise
         finally:
             self.reserved.discard(stream)
         logger.info("transcription stream %s opened", stream)
         return active
+
+    async def preempt(self, victim: Holder, *, by: str) -> None:
+        """The slot of `victim` (already taken from it) went to live stream `by`: end it with 4410 and a frame
+        saying why. Served here: closed like an idle stream (its recorder then serves `by`). Served by another
+        process: its speaker socket is told, closes and ends the stream there."""
+        logger.info("transcription stream %s preempted by live stream %s", victim.stream, by)
+        active = self.owned(victim.stream, victim.channel)
+        if active is not None:
+            active.closing = True
+            await self.close(victim.stream, code=CLOSE_PREEMPTED, reason=PREEMPTED_REASON, owner=victim.channel)
+        elif victim.channel:
+            try:
+                await get_channel_layer().send(victim.channel, {
+                    "type": "transcription.preempted", "stream": victim.stream, "code": CLOSE_PREEMPTED,
+                    "reason": PREEMPTED_REASON})
+            except Exception:
+                logger.warning("could not tell the speaker of %s that it was preempted", victim.stream)
 
     def owned(self, stream: str, owner: str | None) -> ActiveStream | None:
         """The active stream, unless `owner` (a speaker's reply channel) no longer serves it: a speaker
@@ -394,7 +451,8 @@ class Engine:
             return
         active.last_audio = time.monotonic()
         active.samples_fed += len(data) // 2
-        await self.loop.run_in_executor(self.executor, active.slot.recorder.feed_audio, data)
+        if await self.loop.run_in_executor(self.executor, feed_recorder, active.slot.recorder, active.voice, data):
+            active.last_voiced = time.monotonic()
 
     async def flush(self, stream: str, timeout: float = FLUSH_TIMEOUT_SECONDS, *, owner: str | None = None) -> None:
         """End the current sentence now and wait until its final went out (or nothing was pending)."""
@@ -448,8 +506,7 @@ class Engine:
                 await self.loop.run_in_executor(self.executor, slot.wash)
                 slot.idle_since = time.monotonic()
                 self.pool.append(slot)
-        if self.registry is not None:
-            await self.registry.release(stream)
+        await self.slots.release(stream, active.reply_channel or "")
         if code is not None and active.reply_channel:
             try:
                 await get_channel_layer().send(active.reply_channel, {
@@ -460,7 +517,7 @@ class Engine:
 
     async def reap(self) -> None:
         """Every 0.1 s pump silence into paused sentences; every 1 s close idle streams, shut down recorders
-        pooled for too long and refresh the Redis registry. One failure is logged, never the end of the loop."""
+        pooled for too long and refresh the slot ledger. One failure is logged, never the end of the loop."""
         beat = 0
         while not self.closed:
             await asyncio.sleep(PUMP_INTERVAL)
@@ -485,18 +542,17 @@ class Engine:
     async def housekeeping(self) -> None:
         now = time.monotonic()
         for name, active in list(self.streams.items()):
-            if now - active.last_audio > self.idle_timeout and not active.in_utterance and not active.closing:
+            if now - active.last_voiced > self.idle_timeout and not active.in_utterance and not active.closing:
                 active.closing = True
                 task = self.loop.create_task(self.close(name, code=CLOSE_IDLE,
-                                                        reason=f"idle for {self.idle_timeout:g} s"))
+                                                        reason=f"idle: no speech for {self.idle_timeout:g} s"))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         for slot in list(self.pool):
             if now - slot.idle_since > self.keep_warm:
                 self.pool.remove(slot)
                 await self.loop.run_in_executor(self.executor, slot.shutdown)
-        if self.registry is not None:
-            await self.registry.heartbeat(list(self.streams))
+        await self.slots.heartbeat(self.voiced_times())
 
     async def shutdown(self) -> None:
         """Flush every stream (speakers get their last final), close with 1001, stop every recorder."""
@@ -533,7 +589,7 @@ def get_engine() -> Engine:
             if settings.REDIS_URL:
                 from transcription.registry import StreamRegistry
 
-                _engine.registry = StreamRegistry()
+                _engine.slots = StreamRegistry()
         return _engine
 
 

@@ -68,10 +68,12 @@ async def test_sigterm_flushes_closes_1001_and_leaves_no_process(daphne_env):
                 websockets.connect(f"{base}/audio/?token={token}", origin="http://localhost") as speaker:
             await next_json(speaker, "ready")
             pcm = speech_ready_pcm(SENTENCES[1])
-            for start in range(0, len(pcm), 3200):  # speech only: the sentence has not ended yet
+            for start in range(0, len(pcm), 3200):  # speech only, no trailing silence: the sentence is open
                 await speaker.send(pcm[start:start + 3200])
                 await asyncio.sleep(0.05)
-            await next_json(listener, "transcription")  # a partial: the recorder is mid-sentence
+            # SIGTERM at once, mid-sentence. (It used to wait for a partial first; on a busy machine the
+            # sentence could end before any partial, its final then arrived before SIGTERM, and the test
+            # waited for a second final that never came.)
             os.kill(proc.pid, signal.SIGTERM)
 
             final = await next_json(listener, "transcription")

@@ -49,3 +49,55 @@ async def test_a_closed_speaker_cannot_feed_or_close_the_next_speakers_stream():
         assert "user-1" not in engine.streams
     finally:
         engine.executor.shutdown(wait=False)
+
+
+def test_recorder_shutdown_prints_nothing(capfd):
+    """RealtimeSTT 1.1.2 prints a red "RealtimeSTT shutting down" at every recorder shutdown: the test run
+    ended with two. The engine routes that print to its debug log (contract test on the pinned version)."""
+    import threading
+    import types
+
+    from RealtimeSTT.core.shutdown import shutdown_recorder
+
+    from transcription.engine import quiet_shutdown_banner
+
+    quiet_shutdown_banner()
+    recorder = types.SimpleNamespace(shutdown_lock=threading.Lock(), is_shut_down=False,
+                                     start_recording_event=threading.Event(), stop_recording_event=threading.Event(),
+                                     shutdown_event=threading.Event())
+    shutdown_recorder(recorder)
+    assert recorder.is_shut_down
+    captured = capfd.readouterr()
+    assert "shutting down" not in captured.out + captured.err
+
+
+def test_voice_detector_hears_no_silence_noise_tones_or_tiny_frames():
+    import math
+    import random
+    import struct
+
+    from transcription.voice import VoiceDetector
+
+    def heard(pcm: bytes, frame: int = 3200) -> bool:
+        detector = VoiceDetector()
+        return any([detector.heard(pcm[i:i + frame]) for i in range(0, len(pcm), frame)])
+
+    rng = random.Random(3)
+    noise = b"".join(struct.pack("<h", rng.randint(-8000, 8000)) for _ in range(16000 * 3))
+    tone = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 16000))) for i in range(16000 * 3))
+    assert not heard(b"\x00" * 96000)
+    assert not heard(b"\x01\x00" * 4000, frame=2)
+    assert not heard(noise)
+    assert not heard(tone)
+
+
+def test_voice_detector_hears_speech_in_any_frame_size():
+    from transcription.tests.speech import SENTENCES, missing_tools, speech_pcm
+    from transcription.voice import VoiceDetector
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    for frame in (64, 640, 3200, 64000):
+        detector = VoiceDetector()
+        pcm = speech_pcm(SENTENCES[3])
+        assert any([detector.heard(pcm[i:i + frame]) for i in range(0, len(pcm), frame)]), frame

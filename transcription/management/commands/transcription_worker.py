@@ -49,7 +49,7 @@ class Command(BaseCommand):
         async def opened(message: dict) -> None:
             try:
                 await engine.open(stream=message["stream"], speaker_id=message["speaker_id"],
-                                  reply_channel=message["reply_channel"])
+                                  reply_channel=message["reply_channel"], live=bool(message.get("live")))
                 reply = {"type": "transcription.opened", "worker": private}
             except DomainError as exc:
                 reply = {"type": "transcription.opened", "refused": True, **refusal_message(exc)}
