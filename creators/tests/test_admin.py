@@ -39,12 +39,12 @@ def test_reanalyse_action(staff_client):
 
 def test_staff_grant_credits_through_the_ledger(staff_client):
     user = UserFactory()
-    response = staff_client.post("/admin/creators/creditledger/add/", {"user": user.pk, "delta": 15, "note": "promo"})
+    response = staff_client.post("/admin/creators/creditledger/add/", {"email": user.email, "delta": 15, "note": "promo"})
     assert response.status_code == 302, response.content[:2000]
     entry = CreditLedger.objects.get(user=user)
     assert (entry.delta, entry.reason, entry.balance_after, entry.actor) == (15, "grant", 15, staff_client.admin_user)
     assert CreditAccount.objects.get(user=user).balance == 15
-    refused = staff_client.post("/admin/creators/creditledger/add/", {"user": user.pk, "delta": -3, "note": ""})
+    refused = staff_client.post("/admin/creators/creditledger/add/", {"email": user.email, "delta": -3, "note": ""})
     assert refused.status_code == 200 and CreditLedger.objects.count() == 1
     assert staff_client.get(f"/admin/creators/creditledger/{entry.pk}/change/").status_code == 200
 
@@ -56,8 +56,8 @@ def test_ledger_and_unlocks_pages_load(staff_client):
 
 def test_staff_grant_past_the_balance_column_is_a_form_error(staff_client):
     user = UserFactory()
-    staff_client.post("/admin/creators/creditledger/add/", {"user": user.pk, "delta": 10, "note": ""})
+    staff_client.post("/admin/creators/creditledger/add/", {"email": user.email, "delta": 10, "note": ""})
     response = staff_client.post("/admin/creators/creditledger/add/",
-                                 {"user": user.pk, "delta": 2**31 - 1, "note": ""})
+                                 {"email": user.email, "delta": 2**31 - 1, "note": ""})
     assert response.status_code == 200 and b"cannot exceed" in response.content
     assert CreditAccount.objects.get(user=user).balance == 10
