@@ -25,7 +25,7 @@ def test_changelist_and_change_page_show_state_but_no_tokens(google, connection,
     change = staff_client.get(f"/admin/calendars/calendarconnection/{connection.pk}/change/")
 
     assert listing.status_code == 200 and change.status_code == 200
-    assert "ada.google@example.com" in listing.content.decode()
+    assert "ada.google@example.com" in change.content.decode()  # the list shows the user, the page the Google account
     for page in (listing.content.decode(), change.content.decode()):
         assert not any(secret in page for secret in secrets)
 
