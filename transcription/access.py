@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
+from flashlearn.errors import NotFound
 from transcription.errors import InvalidStream
 from transcription.models import SpeakerGrant
 
@@ -23,13 +24,13 @@ USER_RE = re.compile(r"^user-(\d{1,18})$")
 
 
 def stream_validate(stream: str) -> str:
-    if not isinstance(stream, str) or not STREAM_RE.match(stream):
+    if not isinstance(stream, str) or not STREAM_RE.fullmatch(stream):  # `$` would let "name\n" through
         raise InvalidStream()
     return stream
 
 
 def live_session_id(stream: str) -> int | None:
-    match = LIVE_SESSION_RE.match(stream)
+    match = LIVE_SESSION_RE.fullmatch(stream)
     return int(match.group(1)) if match else None
 
 
@@ -48,7 +49,7 @@ def stream_role(*, user, stream: str) -> str | None:
     if user is None or not user.is_authenticated:
         return None
     stream_validate(stream)
-    match = USER_RE.match(stream)
+    match = USER_RE.fullmatch(stream)
     if match:
         return "owner" if int(match.group(1)) == user.pk else None
     session_id = live_session_id(stream)
@@ -73,3 +74,18 @@ def can_speak(*, user, stream: str) -> bool:
 def can_grant(*, user, stream: str) -> bool:
     """Only a live session's host hands out the right to speak."""
     return live_session_id(stream) is not None and stream_role(user=user, stream=stream) == "host"
+
+
+def stream_is_live(*, user, stream: str) -> bool:
+    """A `live-session-{id}` stream whose session is live now, asked by one of its members: such a stream
+    may take the slot of the user stream idle longest (transcription/slots.py)."""
+    session_id = live_session_id(stream)
+    if session_id is None or user is None or not user.is_authenticated:
+        return False
+    from messaging.selectors import membership_get
+
+    try:
+        membership = membership_get(user=user, session_id=session_id)
+    except NotFound:
+        return False
+    return membership.session.status == "live"
