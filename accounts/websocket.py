@@ -40,7 +40,7 @@ class CredentialGuard:
     """Sits between one socket's consumer and the server: closes the socket with 4401 when its
     credentials lapse, and tells the consumer it is gone."""
 
-    forwards_verbatim = False  # messaging.transport: each outgoing frame is checked, never bypassed
+    forwards_verbatim = False  # messaging.transport: each outgoing frame is checked (forwards_now), never bypassed
 
     def __init__(self, credentials: SocketCredentials, server_send, *, recheck_seconds: float):
         self.credentials = credentials
@@ -62,6 +62,16 @@ class CredentialGuard:
                     self.checked_at = time.monotonic()
                     self.valid = self.valid and holds
         return self.valid
+
+    def forwards_now(self) -> bool:
+        """The per-frame check without awaiting, for a writer that skips `send` (messaging.transport):
+        True when a frame would go through now (not closed, token unexpired, the last database check,
+        kept fresh by `watch`, within WS_AUTH_RECHECK_SECONDS and passed). Anything else, the frame
+        must take `send`, which reads the database if due and closes the socket when it must."""
+        return (
+            self.valid and not self.closed.is_set() and time.time() < self.credentials.expires_at
+            and time.monotonic() - self.checked_at < self.recheck_seconds
+        )
 
     async def close(self) -> None:
         if not self.closed.is_set():

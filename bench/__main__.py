@@ -28,6 +28,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("sections", nargs="*", default=SECTIONS, help=f"subset of {SECTIONS}")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load measurement")
+    parser.add_argument("--layers", default="pubsub,core", help="messaging: channel layers, comma-separated")
     parser.add_argument("--json", type=Path, default=None, help="where the JSON copy goes "
                         "(default bench/results/<date>.json; compare two with `python -m bench compare A B`)")
     args = parser.parse_args()

@@ -128,7 +128,8 @@ def server(argv: list[str], *, port: int, env: dict[str, str] | None = None, rea
 
 
 def daphne(port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
-    """The project under one daphne process, as `make run` serves it (`-v 0`: no access log line)."""
-    argv = [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-            "flashlearn.asgi:application"]
+    """The project under one daphne worker as `manage.py serve` runs it (flashlearn/daphne_server.py,
+    `-v 0`: no access log line)."""
+    argv = [sys.executable, "-m", "flashlearn.daphne_server", "-v", "0", "--websocket_timeout", "-1",
+            "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
     return server(argv, port=port, env=env, ready_path=ready_path)

@@ -62,7 +62,9 @@ if action == "create":
     session = LiveSession.objects.create(host=users[0], title=f"bench {tag}", status="live")
     Membership.objects.bulk_create([Membership(session=session, user=u, role="host" if i == 0 else "participant")
                                     for i, u in enumerate(users)])
-    Message.objects.bulk_create([Message(session=session, author=users[0], body=f"seed {i}") for i in range(200)])
+    Message.objects.bulk_create([Message(session=session, author=users[0], body=f"seed {i}", seq=i + 1)
+                                 for i in range(200)])
+    LiveSession.objects.filter(pk=session.pk).update(last_seq=200)  # bulk_create skips Message.save()
     print(json.dumps({"session": session.pk, "tokens": [str(AccessToken.for_user(u)) for u in users]}))
 else:
     LiveSession.objects.filter(title=f"bench {arg}").delete()
@@ -134,6 +136,7 @@ class Room:
         self.readers: list[asyncio.Task] = []
         self.run_id = uuid.uuid4().hex[:8]
         self.seq = 0
+        self.last_frame = time.monotonic()
 
     async def open(self, receivers: int) -> None:
         import websockets
@@ -148,12 +151,21 @@ class Room:
         self.sender = await one(self.tokens[0])
         for start in range(1, receivers + 1, CONNECT_BATCH):
             await asyncio.gather(*(one(t) for t in self.tokens[start:min(start + CONNECT_BATCH, receivers + 1)]))
-        await asyncio.sleep(1.0)  # presence deltas of the connect burst settle
+        await self.settle()
+
+    async def settle(self, quiet: float = 0.5, limit: float = 30.0) -> None:
+        """Until no frame arrived for `quiet` seconds: the connect burst's presence frames (each join
+        tells every member) are not part of a broadcast's latency."""
+        self.last_frame = time.monotonic()
+        deadline = self.last_frame + limit
+        while time.monotonic() < deadline and time.monotonic() - self.last_frame < quiet:
+            await asyncio.sleep(0.1)
 
     async def read(self, ws) -> None:
         own = ws is getattr(self, "sender", None)
         try:
             async for raw in ws:
+                self.last_frame = time.monotonic()
                 if not raw.startswith('{"type": "message.new"'):
                     continue
                 now = time.perf_counter()
@@ -296,7 +308,7 @@ def run(args) -> list[Row]:
             sus_ref = asyncio.run(sustained(ref_url, tokens, SUSTAINED_RECEIVERS, step))
 
         server_env = {"MESSAGING_WS_RATE": "1000000", "MESSAGING_WS_BURST": "1000000", "LOG_LEVEL": "WARNING"}
-        for layer in ("pubsub", "core"):
+        for layer in getattr(args, "layers", "pubsub,core").split(","):
             port = free_port()
             with daphne(port, bench_env(MESSAGING_CHANNEL_LAYER=layer, **server_env)) as base:
                 url = f"ws://127.0.0.1:{port}{ws_path}"

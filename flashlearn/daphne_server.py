@@ -12,7 +12,10 @@ are; what daphne offers no option for is added here, against the daphne version 
   cap, so an oversized frame is refused from its header (close 1009) instead of being assembled;
 - SIGTERM/SIGINT drain (flashlearn.daphne_server.Drain): stop accepting, let in-flight HTTP
   requests finish, tell each websocket to reconnect (a JSON frame, then close 1001), and stop
-  within WEB_SHUTDOWN_GRACE.
+  within WEB_SHUTDOWN_GRACE;
+- websocket close codes: the application may close with the server-side codes of RFC 6455 and
+  its registry (1001 going away, 1011 internal error, 1012 service restart, 1013 try again later,
+  1014 bad gateway); autobahn's sendClose accepts only 1000 and 3000-4999 and raises on these.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ logger = logging.getLogger("flashlearn.server")
 
 WRITTEN_FOR_DAPHNE = "4.2"
 GOING_AWAY = 1001
+# Sent with sendCloseFrame, which writes any code: sendClose refuses all but 1000 and 3000-4999.
+SERVER_CLOSE_CODES = frozenset({1001, 1011, 1012, 1013, 1014})
 DRAIN_POLL_SECONDS = 0.1
 RECONNECT_AFTER_SECONDS = 1
 
@@ -157,6 +162,19 @@ class HeadLimitFactory(WrappingFactory):
     protocol = HeadLimit
 
 
+# --- Websocket close codes -----------------------------------------------------------------
+
+
+class FlashlearnWebSocketProtocol(WebSocketProtocol):
+    """Daphne's websocket protocol, closing with the server-side codes autobahn's sendClose refuses."""
+
+    def serverClose(self, code=None):  # noqa: N802 (daphne's name): the application's websocket.close
+        if code in SERVER_CLOSE_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+            return
+        super().serverClose(code=code)
+
+
 # --- Shutdown -------------------------------------------------------------------------------
 
 
@@ -247,6 +265,7 @@ class FlashlearnServer(daphne.server.Server):
         cap = websocket_max_message_bytes()
         # failByDrop=False: a refused socket gets its close frame (1009) rather than a bare reset.
         self.ws_factory.setProtocolOptions(maxMessagePayloadSize=cap, maxFramePayloadSize=cap, failByDrop=False)
+        self.ws_factory.protocol = FlashlearnWebSocketProtocol
         self.drain.install()
 
 

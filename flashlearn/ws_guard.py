@@ -3,8 +3,9 @@
 The token check reads the database and consumers join channel-layer groups on Redis. When
 either fails during the handshake, daphne answers the upgrade with an HTTP 500 (or nothing at all
 while the pool waits). This outer ASGI middleware turns a dependency error raised before or
-during the handshake into: accept, one JSON error frame, close 1013 ("try again later"; 4013
-where the server cannot send 1013), the only refusal a browser can read. While the database
+during the handshake into: accept, one JSON error frame, close 1013 ("try again later"), the
+only refusal a browser can read. (Plain daphne will not send 1013, autobahn's sendClose refuses
+it; `manage.py serve` runs daphne through flashlearn/daphne_server.py, which sends it.) While the database
 circuit breaker is open the handshake is refused that way at once, without the token check.
 
     {"type": "error", "code": "database_unavailable", "message": "...", "retry_after": 5}
@@ -26,9 +27,6 @@ from flashlearn.errors import DATABASE_RETRY_AFTER_SECONDS, DEPENDENCY_ERRORS
 logger = logging.getLogger("flashlearn.ws_guard")
 
 CLOSE_TRY_AGAIN_LATER = 1013
-# The same meaning in the application range, for a server that will not send 1013: daphne passes
-# close codes to autobahn's sendClose, which accepts only 1000 and 3000-4999 (it raises otherwise).
-CLOSE_TRY_AGAIN_LATER_APP = 4013
 _MESSAGES = {
     "database_unavailable": "The database is unavailable. Retry later.",
     "cache_unavailable": "The cache is unavailable. Retry later.",
@@ -105,7 +103,4 @@ class DependencyGuard:
             await handshake.send({"type": "websocket.accept", **({"subprotocol": offered[0]} if offered else {})})
         frame = {"type": "error", "code": code, "message": _MESSAGES[code], "retry_after": retry_after}
         await handshake.send({"type": "websocket.send", "text": json.dumps(frame)})
-        try:
-            await handshake.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
-        except Exception:  # autobahn's bare Exception for a code it will not send; the socket is still open
-            await handshake.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER_APP})
+        await handshake.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})

@@ -65,6 +65,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.closing = False
         self.attached = False
         self.direct = None
+        self.writing = False  # the write loop holds a frame it has not handed to the server yet
         self.tasks: list[asyncio.Task] = []
         self.presence_entry: str | None = None
         # message.new frames sent outside the hub's in-order stream (replay, resync, a retry's ack):
@@ -209,14 +210,15 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
     def push_text(self, text: str | int) -> None:
         if self.closing:
             return
-        if self.direct is not None and self.outbox.empty() and isinstance(text, str):
-            # Nothing queued ahead of this frame (the writer never yields between taking a frame
-            # and handing it to daphne), so writing now keeps the order.
-            if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
+        if self.direct is not None and not self.writing and self.outbox.empty() and isinstance(text, str):
+            # Nothing queued or in flight ahead of this frame, so writing now keeps the order. The
+            # direct writer asks the credential guard first; a frame it does not write is queued
+            # and goes through the guard's awaited `send` (which closes the socket when it must).
+            if self.direct.backlog() > settings.MESSAGING_SEND_BUFFER_BYTES:
                 self.drop_slow()
-            else:
-                self.direct(text)
-            return
+                return
+            if self.direct(text):
+                return
         try:
             self.outbox.put_nowait(text)
         except asyncio.QueueFull:
@@ -240,7 +242,11 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
                 self.drop_slow()
                 return
-            await self.send(text_data=text)
+            self.writing = True
+            try:
+                await self.send(text_data=text)
+            finally:
+                self.writing = False
 
     def push_error(self, code: str, message: str, **extra) -> None:
         self.push({"type": "error", "code": code, "message": message, **extra})

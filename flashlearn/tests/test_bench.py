@@ -42,3 +42,23 @@ def test_ratio_reads_the_same_way_for_throughput_and_latency():
     assert Row("s", "n", 50, "req/s", "ref", 100, True).ratio == 0.5
     assert Row("s", "n", 200, "ms", "ref", 100, False).ratio == 0.5
     assert Row("s", "n", 1, "x").ratio is None
+
+
+def test_compare_prints_each_rows_change_and_flags_a_drift_against_the_reference(tmp_path):
+    """`python -m bench compare A.json B.json`: the regression guard between two saved runs."""
+    import subprocess
+
+    from bench.core import ROOT
+    from bench.report import save
+
+    a = save([Row("messaging", "fan-out to 1,000 p99", 200.0, "ms", "bare websockets", 50.0, False),
+              Row("http", "/healthz req/s", 600.0, "req/s", "uvicorn", 800.0, True)], {}, tmp_path / "a.json")
+    b = save([Row("messaging", "fan-out to 1,000 p99", 100.0, "ms", "bare websockets", 50.0, False),
+              Row("http", "/healthz req/s", 300.0, "req/s", "uvicorn", 800.0, True)], {}, tmp_path / "b.json")
+    run = subprocess.run([sys.executable, "-m", "bench", "compare", str(a), str(b), "--fail-below", "0.9"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    fanout, = [line for line in run.stdout.splitlines() if line.startswith("messaging ")]
+    healthz, = [line for line in run.stdout.splitlines() if line.startswith("http ")]
+    assert "2.00x" in fanout and "0.25x -> 0.50x" in fanout  # half the latency: twice as good
+    assert "0.50x" in healthz and "0.75x -> 0.38x" in healthz
+    assert run.returncode == 1 and "http: /healthz req/s (0.50x)" in run.stdout
