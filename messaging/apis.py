@@ -89,7 +89,11 @@ class LiveSessionListCreateApi(APIView):
             choices=LiveSession.Visibility.choices, required=False, default=LiveSession.Visibility.PRIVATE
         )
 
-    @extend_schema(parameters=[FilterSerializer], responses=paginated(SessionOutputSerializer, name="LiveSessionPage"))
+    @extend_schema(
+        operation_id="v1_live_sessions_list",
+        parameters=[FilterSerializer],
+        responses=paginated(SessionOutputSerializer, name="LiveSessionPage"),
+    )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
