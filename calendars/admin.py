@@ -7,6 +7,7 @@ from django.db.models import Count
 
 from calendars import services
 from calendars.models import CalendarConnection, CalendarSyncState, PushChannel
+from flashlearn.admin_pages import ReadOnlyPageMixin, short_time, truncated
 from flashlearn.errors import DomainError
 
 
@@ -26,14 +27,16 @@ class CalendarSyncStateInline(admin.TabularInline):
 
 
 @admin.register(CalendarConnection)
-class CalendarConnectionAdmin(admin.ModelAdmin):
-    list_display = ("user", "provider", "account_email", "status", "last_synced_at", "event_count",
-                    "consecutive_failures", "next_retry_at", "short_error")
+class CalendarConnectionAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
+    # Fits 1400 px beside the sidebar and the filters: provider is a filter, the Google account is on
+    # the page, long values are cut with the full value on hover.
+    list_display = ("short_user", "status", "last_sync", "event_count", "failures", "next_retry", "short_error")
     list_filter = ("status", "provider")
     search_fields = ("user__email", "account_email")
     fields = ("user", "provider", "account_email", "status", "scopes", "token_expires_at", "token_refreshed_at",
               "last_synced_at", "last_error", "consecutive_failures", "next_retry_at", "reauth_notified_at",
-              "sync_lock_until", "created_at", "updated_at")
+              "sync_lock_until", "sync_queued_at", "last_sync_result", "last_sync_finished_at", "created_at",
+              "updated_at")
     readonly_fields = fields
     inlines = [CalendarSyncStateInline]
     actions = ["sync_now", "force_full_resync"]
@@ -50,29 +53,58 @@ class CalendarConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="last error")
     def short_error(self, obj) -> str:
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+        return truncated(obj.last_error, 26)
 
-    def _run(self, request, queryset, *, full: bool) -> None:
+    @admin.display(description="user", ordering="user__email")
+    def short_user(self, obj) -> str:
+        return truncated(obj.user.email, 26)
+
+    @admin.display(description="last sync", ordering="last_synced_at")
+    def last_sync(self, obj) -> str:
+        return short_time(obj.last_synced_at)
+
+    @admin.display(description="next retry", ordering="next_retry_at")
+    def next_retry(self, obj) -> str:
+        return short_time(obj.next_retry_at)
+
+    @admin.display(description="failures", ordering="consecutive_failures")
+    def failures(self, obj) -> int:
+        return obj.consecutive_failures
+
+    def _queue(self, request, queryset, *, full: bool) -> None:
+        """Queue one background sync per connection and answer at once; no call to Google here."""
+        queued = waiting = skipped = 0
         for connection in queryset:
+            if connection.status in (CalendarConnection.Status.REVOKED, CalendarConnection.Status.NEEDS_REAUTH):
+                skipped += 1
+                continue
             try:
-                result = services.connection_sync(connection_id=connection.pk, full=full)
+                if services.connection_sync_enqueue(connection_id=connection.pk, full=full):
+                    queued += 1
+                else:
+                    waiting += 1
             except DomainError as exc:
-                self.message_user(request, f"{connection.user}: {exc.message}", level=messages.WARNING)
-            else:
-                self.message_user(request, f"{connection.user}: created {result.created}, updated {result.updated}, "
-                                           f"deleted {result.deleted}{' (full resync)' if result.full_resync else ''}")
+                self.message_user(request, f"{connection.user}: {exc.message}", level=messages.ERROR)
+                return
+        kind = "full resync" if full else "sync"
+        parts = [f"{queued} {kind}{'s' if queued != 1 else ''} queued"]
+        if waiting:
+            parts.append(f"{waiting} already queued")
+        if skipped:
+            parts.append(f"{skipped} skipped (revoked or needs reconnecting)")
+        self.message_user(request, "; ".join(parts) + ".")
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset) -> None:
-        self._run(request, queryset, full=False)
+        self._queue(request, queryset, full=False)
 
     @admin.action(description="Force full resync")
     def force_full_resync(self, request, queryset) -> None:
-        self._run(request, queryset, full=True)
+        self._queue(request, queryset, full=True)
 
 
 @admin.register(PushChannel)
-class PushChannelAdmin(admin.ModelAdmin):
+class PushChannelAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
     list_display = ("channel_id", "calendar", "expires_at", "created_at")
     fields = ("channel_id", "calendar", "resource_id", "expires_at", "created_at")
     readonly_fields = fields

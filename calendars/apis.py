@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -19,8 +19,17 @@ from calendars import selectors, services
 from calendars.encryption import encryption_available
 from calendars.errors import TokenEncryptionNotConfigured
 from flashlearn.errors import DomainError
+from flashlearn.openapi import paginated
+from flashlearn.throttles import UserWriteThrottle
 
 MAX_WINDOW = timedelta(days=400)
+
+
+class SyncStateOutput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["idle", "queued", "running"])
+    queued_at = serializers.DateTimeField(allow_null=True)
+    last_result = serializers.CharField(allow_blank=True, help_text='"ok", an error code, or "" before any sync')
+    last_finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class ConnectionOutput(serializers.Serializer):
@@ -34,6 +43,11 @@ class ConnectionOutput(serializers.Serializer):
     connected_at = serializers.DateTimeField(source="created_at")
     event_count = serializers.SerializerMethodField()
     calendars = serializers.SerializerMethodField()
+    sync = serializers.SerializerMethodField()
+
+    @extend_schema_field(SyncStateOutput)
+    def get_sync(self, connection) -> dict:
+        return SyncStateOutput(selectors.connection_sync_state(connection=connection)).data
 
     def get_event_count(self, connection) -> int:
         return selectors.connection_event_count(connection=connection)
@@ -52,14 +66,11 @@ class ConnectionOutput(serializers.Serializer):
         return out
 
 
-class SyncOutput(serializers.Serializer):
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    deleted = serializers.IntegerField()
-    full_resync = serializers.BooleanField()
-
-
 class GoogleConnectApi(APIView):
+    throttle_classes = [UserWriteThrottle]
+    throttle_scope = "calendar_connect"
+    throttle_methods = ("GET",)  # starting the OAuth flow writes its state
+
     @extend_schema(responses=inline_serializer("CalendarConnect", {"authorization_url": serializers.URLField()}))
     def get(self, request):
         if not encryption_available():
@@ -114,15 +125,21 @@ class ConnectionApi(APIView):
 
 
 class SyncApi(APIView):
+    throttle_classes = [UserWriteThrottle]
+    throttle_scope = "calendar_sync"
+
+    """Queues a sync and answers 202 at once with the sync state; GET connection shows how it went."""
+
     class InputSerializer(serializers.Serializer):
         full = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=InputSerializer, responses=SyncOutput)
+    @extend_schema(request=InputSerializer, responses={202: SyncStateOutput})
     def post(self, request):
         data = self.InputSerializer(data=request.data or {})
         data.is_valid(raise_exception=True)
-        result = services.connection_sync_for_user(user=request.user, full=data.validated_data["full"])
-        return Response(SyncOutput(result.as_dict()).data)
+        connection = services.connection_sync_request(user=request.user, full=data.validated_data["full"])
+        return Response(SyncStateOutput(selectors.connection_sync_state(connection=connection)).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class EventsApi(APIView):
@@ -158,7 +175,7 @@ class EventsApi(APIView):
         html_link = serializers.CharField()
         updated = serializers.DateTimeField()
 
-    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    @extend_schema(parameters=[InputSerializer], responses=paginated(OutputSerializer, name="CalendarEventPage"))
     def get(self, request):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flashlearn.openapi import paginated
 from transcription import selectors, services
 from transcription.errors import EngineUnavailable
 from transcription.status import engine_status
@@ -52,7 +53,8 @@ class SegmentListApi(APIView):
         created_at = serializers.DateTimeField()
 
     @extend_schema(parameters=[OpenApiParameter("after", int, description="only segments with a larger id")],
-                   responses={200: OutputSerializer(many=True)}, summary="A stream's stored final segments")
+                   responses={200: paginated(OutputSerializer, name="TranscriptSegmentPage")},
+                   summary="A stream's stored final segments")
     def get(self, request, stream: str):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -74,7 +76,8 @@ class SpeakerListApi(APIView):
     class InputSerializer(serializers.Serializer):
         user = serializers.IntegerField(min_value=1)
 
-    @extend_schema(responses={200: SpeakerSerializer(many=True)}, summary="Members allowed to speak")
+    @extend_schema(responses={200: paginated(SpeakerSerializer, name="SpeakerPage", count=False)},
+                   summary="Members allowed to speak")
     def get(self, request, stream: str):
         grants = selectors.speaker_list(user=request.user, stream=stream)
         return Response({"results": SpeakerSerializer(grants, many=True).data, "next": None, "previous": None})

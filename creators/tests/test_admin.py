@@ -39,7 +39,9 @@ def test_reanalyse_action(staff_client):
 
 def test_staff_grant_credits_through_the_ledger(staff_client):
     user = UserFactory()
-    response = staff_client.post("/admin/creators/creditledger/add/", {"email": user.email, "delta": 15, "note": "promo"})
+    response = staff_client.post(
+        "/admin/creators/creditledger/add/", {"email": user.email, "delta": 15, "note": "promo"}
+    )
     assert response.status_code == 302, response.content[:2000]
     entry = CreditLedger.objects.get(user=user)
     assert (entry.delta, entry.reason, entry.balance_after, entry.actor) == (15, "grant", 15, staff_client.admin_user)
