@@ -1,4 +1,4 @@
-"""Flashlearn settings. Every value comes from the environment; README lists them all."""
+"""Flashlearn settings. Every value comes from the environment; docs/configuration.md lists them all."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
         },
         # Chat fan-out (messaging/, one subscription per process and session): pub/sub pushes instead
-        # of polling; README "## Messaging" has the figures. MESSAGING_CHANNEL_LAYER=core switches.
+        # of polling; docs/messaging.md has the figures. MESSAGING_CHANNEL_LAYER=core switches.
         "messaging": (
             {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",

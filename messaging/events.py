@@ -19,7 +19,7 @@ logger = logging.getLogger("messaging.events")
 
 
 def channel_layer_alias() -> str:
-    """The chat layer (pub/sub with Redis, see README), or the default one where none is configured."""
+    """The chat layer (pub/sub with Redis, see docs/messaging.md), or the default one where none is configured."""
     return "messaging" if "messaging" in settings.CHANNEL_LAYERS else "default"
 
 

@@ -3,7 +3,7 @@
 With one subscription per socket, a message to N local members costs N layer deliveries, N
 deserialisations, N dispatches and N JSON encodings. The hub receives each group event once,
 encodes each frame once (twice for messages: the author's copy keeps `client_id`) and hands the
-text to every local socket's bounded send queue. README "## Messaging" has the figures.
+text to every local socket's bounded send queue. docs/messaging.md has the figures.
 
 The layer is a fast path, not the record: a broadcast lost to a Redis outage is gone. The database
 is the record, and every message has a gapless per-session `seq`. The hub remembers the last seq it

@@ -1,6 +1,6 @@
 """Who may speak on and listen to a stream.
 
-Rules (README, "## Transcription"):
+Rules (docs/transcription.md):
 - `live-session-{id}`: members listen (host and participants, as `messaging.selectors.session_role`
   says); the host always speaks; a participant speaks once the host granted it (`SpeakerGrant`).
 - `user-{id}`: that user alone speaks and listens (a personal dictation stream).

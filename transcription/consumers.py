@@ -1,6 +1,6 @@
 """Transcription websockets: speakers send audio, listeners receive partials and finals.
 
-Close codes are in transcription/errors.py and the README ("## Transcription").
+Close codes are in transcription/errors.py and docs/transcription.md.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class AccessCache:
     """Permission answers per stream, asked again once older than TRANSCRIPTION_ACCESS_RECHECK_SECONDS.
 
     Sockets outlive permissions: leaving a live session, being removed from it, its deletion or a
-    revoked speaker grant reach open sockets within that many seconds (README, "## Transcription").
+    revoked speaker grant reach open sockets within that many seconds (docs/transcription.md).
     """
 
     def __init__(self, user, check):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flashlearn.errors import Conflict, DomainError, Forbidden, ServiceUnavailable
 
-# Websocket close codes (documented in README, "## Transcription").
+# Websocket close codes (documented in docs/transcription.md and docs/api.md).
 CLOSE_GOING_AWAY = 1001  # server shutting down
 CLOSE_TOO_BIG = 4413  # binary frame larger than TRANSCRIPTION_MAX_FRAME_BYTES (1009 is refused by autobahn)
 CLOSE_BAD_STREAM = 4400  # stream name not valid
