@@ -124,7 +124,11 @@ class LimitedHTTPFactory(HTTPFactory):
 class HeadLimit(ProtocolWrapper):
     """Counts the bytes of each request head before Twisted parses it: 414 for a long request line,
     431 for a long head. Only heads are watched: after a head the connection's bytes pass straight
-    through until the request is answered (its body is daphne's business, capped above)."""
+    through until the request is answered (its body is daphne's business, capped above).
+    A head ends at b"\r\n\r\n" only, as in Twisted's HTTPChannel (a LineReceiver on b"\r\n"): a bare-LF
+    head is never parsed there, so it is refused here at the cap as Twisted would (400 at 16 KiB). Ending
+    at b"\n\n" too would stop the watch early on a head Twisted still reads, skipping the cap
+    (test_transport.test_head_limit_ends_a_head_where_twisted_does pins this against Twisted upgrades)."""
 
     def __init__(self, factory, wrapped):
         super().__init__(factory, wrapped)

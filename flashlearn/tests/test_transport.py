@@ -218,3 +218,35 @@ def test_daphne_adapter_refuses_another_major_version_and_accepts_its_own():
     with pytest.raises(SystemExit) as info:
         daphne_server.check_daphne_version("5.0.0")
     assert "written for daphne 4.2" in str(info.value)
+
+
+def test_head_limit_ends_a_head_where_twisted_does(settings):
+    """HeadLimit watches each head up to b"\\r\\n\\r\\n" because Twisted's HTTPChannel (a LineReceiver on
+    b"\\r\\n") ends a head only there: a bare-LF head is never parsed, so it is no valid request to spare.
+    Twisted is not pinned: if a release accepts bare LF, this fails, and HeadLimit must end heads at
+    b"\\n\\n" too (else it would 431 a valid request, or after an upgrade write into websocket frames)."""
+    from twisted.internet.testing import StringTransport
+    from twisted.web import resource, server
+
+    from flashlearn.daphne_server import HeadLimitFactory
+
+    class Echo(resource.Resource):
+        isLeaf = True
+
+        def render(self, request):
+            return b"got %d" % len(request.content.read())
+
+    settings.HTTP_MAX_HEADER_BYTES = 1024
+
+    def exchange(data: bytes) -> bytes:
+        protocol = HeadLimitFactory(server.Site(Echo(), timeout=None)).buildProtocol(("127.0.0.1", 5000))
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        protocol.dataReceived(data)
+        protocol.connectionLost(None)
+        return transport.value()
+
+    body = b"x" * 4096  # past the head cap: once the head has ended, HeadLimit lets it through
+    answer = exchange(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4096\r\n\r\n" + body)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got 4096")
+    assert exchange(b"POST / HTTP/1.1\nHost: a\nContent-Length: 5\n\nhello") == b""
