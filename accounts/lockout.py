@@ -139,6 +139,16 @@ def login_attempt_succeeded(attempt: LoginAttempt) -> None:
         logger.warning("cache unavailable: login attempt not released")
 
 
+def login_attempt_abandon(attempt: LoginAttempt) -> None:
+    """The password could not be evaluated (the database failed, say): hand the reservation back
+    on every subject, so retries during an outage do not lock the real user out. Best-effort,
+    and never raises: the caller re-raises the error that stopped the check."""
+    try:
+        _release(attempt.counts)
+    except CACHE_ERRORS:
+        logger.warning("cache unavailable: abandoned login attempt not released")
+
+
 def _release(counts: dict[str, int]) -> None:
     for subject in counts:
         cache_decr(f"accounts:fail:{subject}")

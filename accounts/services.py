@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from accounts.tokens import (
     outstanding_for,
     refresh_token_payload,
     refresh_tokens_revoke_all,
+    session_is_live,
     token_pair_issue,
     token_version_of,
 )
@@ -91,10 +93,14 @@ def password_authenticate(*, email: str, password: str, meta: RequestMeta, detai
     """
     email = User.objects.normalize_email(email)
     attempt = lockout.login_attempt_begin(email=email, ip=meta.ip)
-    user = authenticate(None, email=email, password=password)
+    try:
+        user = authenticate(None, email=email, password=password)
+    except BaseException:  # not a wrong password (a database outage: 503): the attempt is given back
+        lockout.login_attempt_abandon(attempt)
+        raise
     if user is None:
+        locked = lockout.login_attempt_failed(attempt)  # counted before the audit write, which may fail
         auth_event_record(kind=AuthEvent.Kind.LOGIN_FAILED, meta=meta, email=email, detail=detail)
-        locked = lockout.login_attempt_failed(attempt)
         if locked:
             auth_event_record(kind=AuthEvent.Kind.LOCKOUT, meta=meta, email=email, detail=",".join(locked))
         raise InvalidCredentials()
@@ -144,21 +150,37 @@ def token_refresh(*, refresh: str, meta: RequestMeta) -> dict[str, str]:
     if user is None or token_version_of(payload) != user.token_version:
         raise TokenInvalid()
     reused = False
+    session_id = payload.get(SESSION_CLAIM) if isinstance(payload.get(SESSION_CLAIM), str) else None
     with transaction.atomic():
         outstanding = outstanding_for(refresh, payload, user=user)
         outstanding = OutstandingToken.objects.select_for_update().get(pk=outstanding.pk)
-        if BlacklistedToken.objects.filter(token=outstanding).exists():
+        blacklisted = BlacklistedToken.objects.filter(token=outstanding).first()
+        if blacklisted is not None:
             reused = True
         else:
             BlacklistedToken.objects.create(token=outstanding)
-            session_id = payload.get(SESSION_CLAIM)
-            tokens = token_pair_issue(user, session_id=session_id if isinstance(session_id, str) else None)
+            tokens = token_pair_issue(user, session_id=session_id)
+    if reused and _reuse_within_grace(blacklisted, user=user, session_id=session_id):
+        auth_event_record(kind=AuthEvent.Kind.TOKEN_REUSED, meta=meta, user=user, detail="within grace: kept")
+        raise TokenInvalid()
     if reused:
         revoked = user_sessions_revoke(user=user)
         auth_event_record(kind=AuthEvent.Kind.TOKEN_REUSED, meta=meta, user=user, detail=f"revoked {revoked}")
         raise TokenInvalid()
     auth_event_record(kind=AuthEvent.Kind.REFRESH, meta=meta, user=user)
     return tokens
+
+
+def _reuse_within_grace(blacklisted: BlacklistedToken, *, user: User, session_id: str | None) -> bool:
+    """REFRESH_REUSE_GRACE_SECONDS > 0: a token rotated moments ago whose session lives on (its
+    successor is outstanding, so it was rotated, not logged out) is a lost response or two tabs
+    racing, answered with a plain 401. Off (0) by default: every reuse revokes everything."""
+    grace = settings.REFRESH_REUSE_GRACE_SECONDS
+    if grace <= 0 or not session_id:
+        return False
+    if blacklisted.blacklisted_at <= timezone.now() - timedelta(seconds=grace):
+        return False
+    return session_is_live(user_id=user.pk, session_id=session_id)
 
 
 def user_sessions_revoke(*, user: User) -> int:
@@ -187,7 +209,12 @@ def password_change(*, user: User, old_password: str, new_password: str, meta: R
     """Set a new password and revoke every refresh token of the user; returns a fresh pair for
     the caller. A wrong old password counts as a failed login (same lockout)."""
     attempt = lockout.login_attempt_begin(email=user.email, ip=meta.ip)
-    if not user.check_password(old_password):
+    try:
+        right = user.check_password(old_password)
+    except BaseException:  # not a wrong password (a database outage: 503): the attempt is given back
+        lockout.login_attempt_abandon(attempt)
+        raise
+    if not right:
         lockout.login_attempt_failed(attempt)
         raise InvalidInput.on("old_password", "The current password is incorrect.")
     lockout.login_attempt_succeeded(attempt)

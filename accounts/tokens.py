@@ -134,12 +134,13 @@ class ExternalClaims:
 
 
 def _verified_email(claims: dict) -> bool:
-    metadata = claims.get("user_metadata") if isinstance(claims.get("user_metadata"), dict) else {}
-    return (
-        claims.get("email_verified") is True
-        or metadata.get("email_verified") is True
-        or bool(claims.get("email_confirmed_at"))
-    )
+    """Does the issuer vouch for the address? Only claims Supabase itself sets count: a top-level
+    `email_verified: true` or `email_confirmed_at`, or the operator's SUPABASE_EMAILS_CONFIRMED
+    (the project signs in only confirmed emails, through providers that verify them). Never
+    `user_metadata`: any signed-in user writes it (supabase.auth.updateUser({data: {...}}))."""
+    if settings.SUPABASE_EMAILS_CONFIRMED:
+        return True
+    return claims.get("email_verified") is True or bool(claims.get("email_confirmed_at"))
 
 
 def external_token_decode(raw: str) -> ExternalClaims:

@@ -333,6 +333,9 @@ SIMPLE_JWT = {
 }
 SUPABASE_JWT_SECRET = env_str("SUPABASE_JWT_SECRET")
 SUPABASE_JWT_AUDIENCE = env_str("SUPABASE_JWT_AUDIENCE", "authenticated")
+# Only issuer-set claims (top-level email_verified / email_confirmed_at) let a Supabase identity link to a
+# local account by email; true declares that this project signs in only confirmed emails via verifying providers.
+SUPABASE_EMAILS_CONFIRMED = env_bool("SUPABASE_EMAILS_CONFIRMED", False)
 # Supabase JWT signing keys (ES256/RS256): the JWKS at <SUPABASE_URL>/auth/v1/.well-known/jwks.json
 # (or SUPABASE_JWKS_URL); with SUPABASE_URL set, every Supabase token must carry iss=<SUPABASE_URL>/auth/v1.
 SUPABASE_URL = env_str("SUPABASE_URL")
@@ -352,6 +355,9 @@ LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # One address can hide many people (offices, mobile NAT): the per-IP limit is looser.
 LOGIN_IP_MAX_FAILURES = env_int("LOGIN_IP_MAX_FAILURES", 4 * LOGIN_MAX_FAILURES)
+# A rotated refresh token presented again within this many seconds, while its session lives on, is a
+# plain 401 (a lost response, two tabs racing) instead of revoking every session; 0 (default): always revoke.
+REFRESH_REUSE_GRACE_SECONDS = env_int("REFRESH_REUSE_GRACE_SECONDS", 0)
 # Per-user limits on writes (flashlearn/throttles.py): "N/s|min|hour|day", "" for none. Generous:
 # they stop a script or a stuck client, not a person. 429 with Retry-After beyond them.
 THROTTLE_RATES = {

@@ -30,8 +30,7 @@ def signup(client, email, password="attacker's own password 1"):
 
 def test_attacker_presignup_does_not_capture_the_victims_supabase_sign_in(api_client):
     attacker = signup(api_client, VICTIM)
-    victim_token = external_token(sub=uuid.uuid4(), email=VICTIM, email_verified=True,
-                                  user_metadata={"email_verified": True})
+    victim_token = external_token(sub=uuid.uuid4(), email=VICTIM, email_verified=True)
     response = get(api_client, victim_token)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "email_conflict_unverified"
@@ -47,6 +46,39 @@ def test_unverified_token_email_is_never_linked_even_to_a_proven_account(api_cli
     response = get(api_client, external_token(email=VICTIM))  # no email_verified claim
     assert response.status_code == 409
     assert User.objects.get(email=VICTIM).external_id is None
+
+
+def test_user_metadata_email_verified_is_not_trusted_for_linking(api_client):
+    # Any Supabase user writes user_metadata (supabase.auth.updateUser({data: {email_verified: true}})):
+    # an attacker whose session carries the victim's unconfirmed address must not open the victim's account.
+    user_create(email=VICTIM, email_verified_at=timezone.now())
+    token = external_token(email=VICTIM, user_metadata={"email_verified": True})
+    response = get(api_client, token)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "email_conflict_unverified"
+    assert User.objects.get(email=VICTIM).external_id is None
+    # Nor does it mark a fresh account's address as proven.
+    assert get(api_client, external_token(email="fresh@corp.com", user_metadata={"email_verified": True}))\
+        .status_code == 200
+    assert User.objects.get(email="fresh@corp.com").email_verified_at is None
+
+
+def test_top_level_email_verified_links_a_proven_account(api_client):
+    user_create(email=VICTIM, email_verified_at=timezone.now())
+    sub = uuid.uuid4()
+    assert get(api_client, external_token(sub=sub, email=VICTIM, email_verified=True)).status_code == 200
+    assert User.objects.get(email=VICTIM).external_id == sub
+
+
+def test_supabase_emails_confirmed_setting_vouches_for_every_address(api_client, settings):
+    settings.SUPABASE_EMAILS_CONFIRMED = True
+    user_create(email=VICTIM, email_verified_at=timezone.now())
+    sub = uuid.uuid4()
+    assert get(api_client, external_token(sub=sub, email=VICTIM)).status_code == 200  # no claim at all
+    assert User.objects.get(email=VICTIM).external_id == sub
+    # Still only for signed-in users: another role is not vouched for.
+    user_create(email="other@corp.com", email_verified_at=timezone.now())
+    assert get(api_client, external_token(email="other@corp.com", role="anon")).status_code == 409
 
 
 def test_a_token_for_another_role_is_not_trusted_for_linking(api_client):
