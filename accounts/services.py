@@ -327,6 +327,8 @@ def _external_user_upsert(claims: ExternalClaims) -> tuple[User, bool]:
                     raise TokenInvalid()
                 user = User.objects.select_for_update().filter(email=claims.email).first()
                 if user is not None:
+                    if user.external_id == claims.sub:  # a concurrent first sight committed it just now
+                        return user, False
                     if user.external_id is not None:  # the address belongs to another external identity
                         raise TokenInvalid()
                     if not (claims.email_trusted and user.email_verified_at is not None):
