@@ -7,11 +7,16 @@ deactivated or deleted, or the session the token belongs to is logged out. The c
 every outgoing frame (the database is asked at most every WS_AUTH_RECHECK_SECONDS) and on a timer,
 so a silent socket is cut off too. It works for every route: the consumer sees an ordinary
 disconnect (code 4401) and never sends another frame.
+
+A database outage during a re-check is not a revocation: the socket stays open (its credentials
+held at the last check), the check is retried within OUTAGE_RECHECK_SECONDS, and `exp` is still
+enforced, since it needs no database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from urllib.parse import parse_qs
 
@@ -20,10 +25,17 @@ from django.conf import settings
 
 from accounts.authentication import SocketCredentials, socket_credentials_for_token, socket_credentials_hold
 from accounts.request_meta import RequestMeta
-from flashlearn.errors import ServiceUnavailable
+from flashlearn.breaker import CircuitOpen, safe_reason
+from flashlearn.errors import DEPENDENCY_ERRORS, ServiceUnavailable
+
+logger = logging.getLogger("accounts.websocket")
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TRY_AGAIN_LATER = 1013  # the token could not be checked now (Supabase's keys unreachable)
+# While the database cannot answer a re-check, the next one is due this soon (or sooner, at the
+# usual WS_AUTH_RECHECK_SECONDS).
+OUTAGE_RECHECK_SECONDS = 2.0
+RECHECK_FAILURES = (*DEPENDENCY_ERRORS, CircuitOpen)
 
 
 def token_from_scope(scope) -> tuple[str | None, str | None]:
@@ -49,6 +61,7 @@ class CredentialGuard:
         self.recheck_seconds = recheck_seconds
         self.checked_at = time.monotonic()  # the middleware checked everything just now
         self.valid = True
+        self.outage = False  # the last re-check could not reach the database
         self.closed = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -58,10 +71,28 @@ class CredentialGuard:
         if self.valid and time.monotonic() - self.checked_at >= self.recheck_seconds:
             async with self._lock:  # concurrent senders share one database read
                 if time.monotonic() - self.checked_at >= self.recheck_seconds:
-                    holds = await database_sync_to_async(socket_credentials_hold)(self.credentials)
-                    self.checked_at = time.monotonic()
-                    self.valid = self.valid and holds
+                    await self._recheck()
         return self.valid
+
+    async def _recheck(self) -> None:
+        try:
+            holds = await database_sync_to_async(socket_credentials_hold)(self.credentials)
+        except RECHECK_FAILURES as exc:
+            # Not a revocation: keep the socket (valid at the last check), try again soon.
+            retry_in = min(self.recheck_seconds, OUTAGE_RECHECK_SECONDS)
+            self.checked_at = time.monotonic() - self.recheck_seconds + retry_in
+            if not self.outage:  # one warning per outage per socket, not one per retry
+                self.outage = True
+                logger.warning(
+                    "websocket credential re-check failed, socket kept open, retrying in %.1fs: %s",
+                    retry_in, safe_reason(exc), extra={"user_id": self.credentials.user_id},
+                )
+            return
+        if self.outage:
+            self.outage = False
+            logger.info("websocket credential re-check works again", extra={"user_id": self.credentials.user_id})
+        self.checked_at = time.monotonic()
+        self.valid = self.valid and holds
 
     def forwards_now(self) -> bool:
         """The per-frame check without awaiting, for a writer that skips `send` (messaging.transport):
@@ -101,12 +132,18 @@ class CredentialGuard:
         return incoming.result() if incoming.done() and not incoming.cancelled() else disconnect
 
     async def watch(self) -> None:
-        """The timer: wakes at `exp` and every recheck interval, so silence does not keep a socket."""
+        """The timer: wakes at `exp` and whenever a re-check is due, so silence does not keep a
+        socket. An error in one round is logged and the timer goes on: it must never die silently."""
         while not self.closed.is_set():
             until_expiry = max(0.0, self.credentials.expires_at - time.time()) + 0.05
-            await asyncio.sleep(min(self.recheck_seconds, until_expiry))
-            if not await self.still_valid():
-                await self.close()
+            until_due = max(0.05, self.checked_at + self.recheck_seconds - time.monotonic())
+            await asyncio.sleep(min(self.recheck_seconds, until_expiry, until_due))
+            try:
+                if not await self.still_valid():
+                    await self.close()
+            except Exception:
+                logger.exception("websocket credential timer round failed; retrying",
+                                 extra={"user_id": self.credentials.user_id})
 
 
 class TokenAuthMiddleware:

@@ -22,7 +22,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from flashlearn.errors import DomainError, InvalidInput
+from flashlearn.breaker import CircuitOpen, safe_reason
+from flashlearn.errors import DEPENDENCY_ERRORS, DomainError, InvalidInput
 from messaging import events, selectors, services
 from messaging import presence as presence_store
 from messaging.db_executor import database_calls, db
@@ -36,6 +37,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SESSION_GONE = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_TRY_AGAIN = 1013  # the database is unavailable: reconnect later
+CLOSE_INTERNAL_ERROR = 1011  # the server failed unexpectedly
 # A frame larger than any valid one (a 4,000-character body, JSON-escaped) is refused unparsed.
 MAX_FRAME_CHARS = 64 * 1024
 
@@ -231,22 +233,38 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             self.tasks.append(asyncio.ensure_future(self.close(code=CLOSE_TOO_SLOW)))
 
     async def write_loop(self):
-        while True:
-            text = await self.outbox.get()
-            if self.closing:
-                return
-            if isinstance(text, int):  # a close code queued behind the frames before it
-                self.closing = True
-                await self.close(code=text)
-                return
-            if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
-                self.drop_slow()
-                return
-            self.writing = True
+        """Drains the outbox. It never dies silently: on an unexpected error the socket is closed
+        (1013 for a dependency that is down, else 1011), not left open with nobody writing to it."""
+        try:
+            while True:
+                text = await self.outbox.get()
+                if self.closing:
+                    return
+                if isinstance(text, int):  # a close code queued behind the frames before it
+                    self.closing = True
+                    await self.close(code=text)
+                    return
+                if transport_backlog(self.base_send) > settings.MESSAGING_SEND_BUFFER_BYTES:
+                    self.drop_slow()
+                    return
+                self.writing = True
+                try:
+                    await self.send(text_data=text)
+                finally:
+                    self.writing = False
+        except Exception as exc:
+            if isinstance(exc, (*DEPENDENCY_ERRORS, CircuitOpen)):
+                code = CLOSE_TRY_AGAIN
+                logger.warning("websocket write failed, closing (1013): %s", safe_reason(exc),
+                               extra={"session_id": self.session_id})
+            else:
+                code = CLOSE_INTERNAL_ERROR
+                logger.exception("websocket write loop failed, closing (1011)", extra={"session_id": self.session_id})
+            self.closing = True
             try:
-                await self.send(text_data=text)
-            finally:
-                self.writing = False
+                await self.close(code=code)
+            except Exception:
+                logger.warning("websocket close after a failed write failed too", exc_info=True)
 
     def push_error(self, code: str, message: str, **extra) -> None:
         self.push({"type": "error", "code": code, "message": message, **extra})
