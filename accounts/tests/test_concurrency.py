@@ -1,38 +1,15 @@
 """Two writers at once, on PostgreSQL: the database decides, nobody gets a 500."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import Profile, User
 from accounts.tests.factories import PASSWORD, SUPABASE_SECRET, external_token, user_create
+from accounts.tests.races import concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def concurrently(request, n: int = 2) -> list:
-    """Run `request(client)` in n threads released together; their responses."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = request(APIClient())
-        except Exception as exc:  # surfaces in the assertion below, not as a hung thread
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_concurrent_signup_of_one_email_gives_201_and_409():

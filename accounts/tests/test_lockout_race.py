@@ -3,6 +3,7 @@ more than LOGIN_MAX_FAILURES passwords are ever evaluated, however many requests
 
 Runs on both passes: the local-memory cache (one process) and Redis (shared by every worker)."""
 
+import itertools
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuthEvent
 from accounts.tests.factories import user_create
+from accounts.tests.races import concurrently
 from accounts.tests.spy_hashers import SLOW_SPY, SlowCountingHasher
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,27 +48,17 @@ def one_sqlite_writer(monkeypatch):
 
 
 def guess_concurrently(email: str, n: int) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
+    """n wrong guesses released together, each from its own address (the IP limit stays out of it)."""
+    indexes = itertools.count()  # next() on a count is atomic under the GIL
 
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = APIClient().post(
-                "/api/v1/auth/login", {"email": email, "password": f"guess {index}"}, format="json",
-                REMOTE_ADDR=f"10.0.{index // 200}.{index % 200 + 1}",
-            )
-        except Exception as exc:  # surfaces in the assertions, not as a hung thread
-            results[index] = exc
-        finally:
-            connections.close_all()
+    def guess(client):
+        index = next(indexes)
+        return client.post(
+            "/api/v1/auth/login", {"email": email, "password": f"guess {index}"}, format="json",
+            REMOTE_ADDR=f"10.0.{index // 200}.{index % 200 + 1}",
+        )
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return concurrently(guess, n)
 
 
 def test_forty_concurrent_guesses_evaluate_at_most_the_limit():
