@@ -24,11 +24,11 @@ from django.db import InterfaceError, OperationalError
 
 from flashlearn.breaker import CircuitOpen, safe_reason
 from flashlearn.errors import DEPENDENCY_ERRORS, DomainError, InvalidInput
+from flashlearn.rates import TokenBucket
 from messaging import events, selectors, services
 from messaging import presence as presence_store
 from messaging.db_executor import database_calls, db
 from messaging.hub import encode, hub
-from messaging.throttle import TokenBucket
 from messaging.transport import direct_writer, transport_backlog
 
 logger = logging.getLogger("messaging.consumers")
@@ -75,7 +75,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.sent_early: dict[int, int | None] = {}
         self.hub_seqs: tuple[int, int] | None = None  # first and last seq this socket got from the hub
         self.held: list[tuple[str, int | None, int | None, str]] | None = []  # live frames held during a replay
-        self.bucket = TokenBucket(settings.MESSAGING_WS_RATE, settings.MESSAGING_WS_BURST)
+        self.bucket = TokenBucket(rate=settings.MESSAGING_WS_RATE, burst=settings.MESSAGING_WS_BURST)
         self.last_typing = float("-inf")
         subprotocol = self.scope.get("auth_subprotocol")
 
