@@ -1,4 +1,4 @@
-"""Typed readers for environment variables (only settings.py calls these), and the `.env` loader."""
+"""Typed readers for environment variables (only flashlearn/settings/ calls these), and the `.env` loader."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 # --- .env (local development) ---------------------------------------------------------
 # Read by the entry points only (manage.py, asgi.py, wsgi.py), before settings are imported;
-# settings.py itself never reads the file, so the test settings never see it.
+# the settings never read the file, so the test settings never see it.
 
 DOTENV_VARIABLE = "DOTENV_FILE"
 

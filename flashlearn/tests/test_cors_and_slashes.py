@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
-import types
-
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
+from flashlearn.tests.settings_env import settings_from_env
+
 FRONT_END = "https://app.flashlearn.example"
 
 
-def _reloaded_settings(monkeypatch, **env: str | None):
-    import flashlearn.settings as project_settings
-
-    for key, value in env.items():
-        if value is None:
-            monkeypatch.delenv(key, raising=False)
-        else:
-            monkeypatch.setenv(key, value)
-    try:
-        # A copy: the module object is reloaded again (with the real env) right below.
-        return types.SimpleNamespace(**vars(importlib.reload(project_settings)))
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
-
-
 def test_no_cors_origin_is_allowed_by_default_outside_debug(monkeypatch):
-    reloaded = _reloaded_settings(monkeypatch, DEBUG="false", SECRET_KEY="x" * 60, CORS_ALLOWED_ORIGINS=None)
+    reloaded = settings_from_env(monkeypatch, DEBUG="false", SECRET_KEY="x" * 60, CORS_ALLOWED_ORIGINS=None)
     assert reloaded.CORS_ALLOWED_ORIGINS == []
 
 
 def test_cors_origins_come_from_env(monkeypatch):
-    reloaded = _reloaded_settings(
+    reloaded = settings_from_env(
         monkeypatch, DEBUG="false", SECRET_KEY="x" * 60, CORS_ALLOWED_ORIGINS=f" {FRONT_END}, http://localhost:5173 "
     )
     assert reloaded.CORS_ALLOWED_ORIGINS == [FRONT_END, "http://localhost:5173"]

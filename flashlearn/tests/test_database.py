@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from flashlearn.database import BreakerConnection, database_config, redact
 from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.settings_env import settings_from_env
 
 PASSWORD = "s3cr3t-Pa55"
 
@@ -41,21 +42,11 @@ def test_url_forms_parse_to_the_right_engine(url, engine, name, host, port, user
 
 
 def test_unset_database_url_is_a_sqlite_file(monkeypatch):
-    import importlib
-
-    import flashlearn.settings as project_settings
-
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("DIRECT_DATABASE_URL", raising=False)
-    monkeypatch.setenv("DEBUG", "true")
-    try:
-        reloaded = importlib.reload(project_settings)
-        default = reloaded.DATABASES["default"]
-        assert default["ENGINE"] == SQLITE
-        assert str(default["NAME"]).endswith("db.sqlite3")
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
+    default = settings_from_env(monkeypatch, DATABASE_URL=None, DIRECT_DATABASE_URL=None, DEBUG="true").DATABASES[
+        "default"
+    ]
+    assert default["ENGINE"] == SQLITE
+    assert str(default["NAME"]).endswith("db.sqlite3")
 
 
 def test_password_with_reserved_characters_percent_encoded():
@@ -176,17 +167,10 @@ def test_transaction_pooler_turns_off_prepared_statements_cursors_and_pooling(ur
 
 
 def test_transaction_pooler_detection_through_settings_env(monkeypatch):
-    import importlib
-
-    import flashlearn.settings as project_settings
-
-    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@127.0.0.1:6432/flash")
-    monkeypatch.setenv("DB_POOL_MODE", "transaction")
-    try:
-        _assert_transaction_pooler(importlib.reload(project_settings).DATABASES["default"])
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
+    reloaded = settings_from_env(
+        monkeypatch, DATABASE_URL="postgres://u:p@127.0.0.1:6432/flash", DB_POOL_MODE="transaction"
+    )
+    _assert_transaction_pooler(reloaded.DATABASES["default"])
 
 
 def test_session_mode_on_port_6543_keeps_the_pool():
@@ -195,20 +179,10 @@ def test_session_mode_on_port_6543_keeps_the_pool():
 
 
 def test_direct_connection_uses_psycopg_pool_sized_from_env(monkeypatch):
-    import importlib
-
-    import flashlearn.settings as project_settings
-
-    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example.com:5432/flash")
-    monkeypatch.setenv("DB_POOL_MIN_SIZE", "3")
-    monkeypatch.setenv("DB_POOL_MAX_SIZE", "17")
-    monkeypatch.setenv("DB_POOL_TIMEOUT", "2.5")
-    monkeypatch.delenv("DB_POOL_MODE", raising=False)
-    try:
-        config = importlib.reload(project_settings).DATABASES["default"]
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
+    config = settings_from_env(
+        monkeypatch, DATABASE_URL="postgres://u:p@db.example.com:5432/flash",
+        DB_POOL_MIN_SIZE="3", DB_POOL_MAX_SIZE="17", DB_POOL_TIMEOUT="2.5", DB_POOL_MODE=None,
+    ).DATABASES["default"]
     pool = config["OPTIONS"]["pool"]
     assert (pool["min_size"], pool["max_size"], pool["timeout"]) == (3, 17, 2.5)
     # The pool's connects report to the breaker, and it regrows on demand after an outage.
@@ -222,21 +196,16 @@ def test_direct_connection_uses_psycopg_pool_sized_from_env(monkeypatch):
 
 
 def test_migrate_uses_direct_database_url(monkeypatch):
-    import importlib
     import sys
 
-    import flashlearn.settings as project_settings
-
-    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@pooler.example.com:6543/flash")
-    monkeypatch.setenv("DIRECT_DATABASE_URL", "postgres://u:p@db.example.com:5432/flash")
-    try:
-        monkeypatch.setattr(sys, "argv", ["manage.py", "migrate"])
-        migrate = importlib.reload(project_settings).DATABASES["default"]
-        monkeypatch.setattr(sys, "argv", ["manage.py", "serve"])
-        serve = importlib.reload(project_settings).DATABASES["default"]
-    finally:
-        monkeypatch.undo()
-        importlib.reload(project_settings)
+    urls = {
+        "DATABASE_URL": "postgres://u:p@pooler.example.com:6543/flash",
+        "DIRECT_DATABASE_URL": "postgres://u:p@db.example.com:5432/flash",
+    }
+    monkeypatch.setattr(sys, "argv", ["manage.py", "migrate"])
+    migrate = settings_from_env(monkeypatch, **urls).DATABASES["default"]
+    monkeypatch.setattr(sys, "argv", ["manage.py", "serve"])
+    serve = settings_from_env(monkeypatch, **urls).DATABASES["default"]
     assert (migrate["HOST"], migrate["PORT"]) == ("db.example.com", 5432)
     assert "pool" in migrate["OPTIONS"] and not migrate.get("DISABLE_SERVER_SIDE_CURSORS")
     assert (serve["HOST"], serve["PORT"]) == ("pooler.example.com", 6543)
