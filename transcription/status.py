@@ -58,10 +58,18 @@ def engine_status() -> dict:
     else:
         state = "ready" if initialized else "idle"
     errors = [e["error"] for e in engines if e.get("error")]
+    speech = [e["speech"] for e in engines if e.get("speech")]
+    devices = sorted({s["device"] for s in speech})
     return {
         "recorder_initialized": initialized,
         "state": state,
         "model": model["model"],
+        "realtime_model": model["realtime_model"],
+        "device": devices[0] if len(devices) == 1 else (devices or settings.TRANSCRIPTION_DEVICE),
+        "load": {"models_loaded": sum(s.get("models_loaded", 0) for s in speech),
+                 "queued_finals": sum(s.get("queued_finals", 0) for s in speech),
+                 "queued_partials": sum(s.get("queued_partials", 0) for s in speech),
+                 "busy": max((s.get("busy", 0.0) for s in speech), default=0.0)},
         "mode": settings.TRANSCRIPTION_ENGINE,
         "max_streams": settings.TRANSCRIPTION_MAX_STREAMS,
         "streams": streams,

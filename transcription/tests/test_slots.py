@@ -15,6 +15,7 @@ import pytest
 from messaging import services as messaging
 from messaging.models import LiveSession
 from transcription import engine as engine_module
+from transcription import whisper
 from transcription.errors import CLOSE_AT_CAPACITY, CLOSE_BUSY, CLOSE_IDLE, CLOSE_PREEMPTED, StreamLimitReached
 from transcription.status import engine_status
 from transcription.tests.conftest import adb, connect, make_user, token_for
@@ -43,11 +44,17 @@ async def start_engine(monkeypatch, settings):
     (`engine.recorders`); shut down after the test."""
     recorders = []
 
-    def build_recorder(model, callbacks):
+    def build_recorder(model, callbacks, executors):
         recorders.append(FakeRecorder())
         return recorders[-1]
 
+    def build_transcriber():
+        return whisper.SharedTranscriber(model=("fake", "fake"), realtime_model=("fake", "fake"), device="cpu",
+                                         compute_type="int8", beam_size=1, realtime_beam_size=1,
+                                         loader=lambda *args, **kwargs: object())
+
     monkeypatch.setattr(engine_module, "resolve_model", lambda: ("fake", "fake recorder"))
+    monkeypatch.setattr(whisper, "build_transcriber", build_transcriber)
     monkeypatch.setattr(engine_module, "build_recorder", build_recorder)
     monkeypatch.setattr(engine_module, "_engine", None)
     clear_slot_keys(settings)

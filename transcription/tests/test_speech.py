@@ -8,7 +8,7 @@ from transcription.errors import CLOSE_AT_CAPACITY, CLOSE_TOO_BIG
 from transcription.models import TranscriptSegment
 from transcription.status import engine_status
 from transcription.tests.conftest import adb, connect, speak, stop_and_wait, token_for, until_final
-from transcription.tests.speech import SENTENCES, wer
+from transcription.tests.speech import SENTENCES, wer, words
 
 pytestmark = [pytest.mark.speech, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +46,7 @@ async def test_partials_and_final_reach_the_listener(speech_ready, users, engine
     await listener.disconnect()
 
 
-async def test_two_speakers_on_two_streams_do_not_mix(speech_ready, users, engine):
+async def test_two_speakers_share_one_model_and_each_listener_gets_only_its_own_words(speech_ready, users, engine):
     a, b = users[0], users[1]
     listeners = {}
     for user in (a, b):
@@ -56,12 +56,21 @@ async def test_two_speakers_on_two_streams_do_not_mix(speech_ready, users, engin
     texts = {a.pk: SENTENCES[0], b.pk: SENTENCES[1]}
 
     await asyncio.gather(*(speak(speakers[pk], speech_ready(texts[pk]), silence=1.0) for pk in texts))
-    finals = {}
+    frames = {}
     for pk in texts:
-        _, finals[pk] = await until_final(listeners[pk])
+        partials, final = await until_final(listeners[pk])
+        frames[pk] = [*partials, final]
     for pk, text in texts.items():
-        assert finals[pk]["stream"] == f"user-{pk}"
-        assert wer(text, finals[pk]["text"]) < 0.25, (text, finals[pk]["text"])
+        other = next(t for other_pk, t in texts.items() if other_pk != pk)
+        foreign = set(words(other)) - set(words(text))
+        assert all(frame["stream"] == f"user-{pk}" for frame in frames[pk])
+        assert not [frame["text"] for frame in frames[pk] if foreign & set(words(frame["text"]))], frames[pk]
+        assert wer(text, frames[pk][-1]["text"]) < 0.25, (text, frames[pk][-1]["text"])
+    # One model in the process served both streams, on the configured device (the CPU here).
+    speech = engine.snapshot()["speech"]
+    assert engine.transcriber.loads == speech["models_loaded"] == 1, speech
+    assert speech["device"] == "cpu" and speech["served"]["final"] >= 2
+    assert {model.model.device for model in engine.transcriber.models.values()} == {"cpu"}
     for pk in texts:
         await stop_and_wait(speakers[pk])
         assert await listeners[pk].receive_nothing(timeout=0.5)

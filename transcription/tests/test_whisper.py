@@ -1,0 +1,128 @@
+"""The process's one Whisper model: its queue, its load counter and the device switch (no real model here)."""
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from transcription import checks, whisper
+from transcription.engine import Engine
+
+
+class FakeModel:
+    """faster-whisper's WhisperModel.transcribe shape; the first call waits for `gate`."""
+
+    def __init__(self, calls: list, gate: threading.Event):
+        self.calls, self.gate = calls, gate
+
+    def transcribe(self, audio, **kwargs):
+        self.calls.append((audio, kwargs["beam_size"]))
+        if len(self.calls) == 1:
+            self.gate.wait(10)
+        return [SimpleNamespace(text=f" {audio}")], SimpleNamespace(language="en", language_probability=1.0)
+
+
+def transcriber(realtime_path="main", calls=None, gate=None):
+    calls = [] if calls is None else calls
+    gate = gate or threading.Event()
+    loaded = []
+
+    def loader(path, *, device, compute_type):
+        loaded.append((path, device, compute_type))
+        return FakeModel(calls, gate)
+
+    shared = whisper.SharedTranscriber(model=("main", "main"), realtime_model=(realtime_path, realtime_path),
+                                       device="cpu", compute_type="int8", beam_size=5, realtime_beam_size=2,
+                                       loader=loader)
+    return shared, loaded
+
+
+def test_two_streams_share_one_loaded_model():
+    shared, loaded = transcriber()
+    shared.start()
+    first, second = shared.executors("stream-a"), shared.executors("stream-b")
+    assert first["transcription_executor"].transcribe("one", language="en").text == "one"
+    assert second["realtime_transcription_executor"].transcribe("two", language="en").text == "two"
+    assert second["transcription_executor"].transcribe("three", language="en").text == "three"
+    assert shared.loads == 1 and loaded == [("main", "cpu", "int8")]
+    assert shared.snapshot()["served"] == {"final": 2, "partial": 1}
+    shared.close()
+
+
+def test_a_separate_realtime_model_is_loaded_once_beside_the_main_one():
+    shared, loaded = transcriber(realtime_path="small-partials")
+    shared.start()
+    shared.start()
+    assert shared.loads == 2 and [path for path, *_ in loaded] == ["main", "small-partials"]
+    shared.close()
+
+
+def test_finals_go_first_and_partials_take_turns_between_streams():
+    calls, gate = [], threading.Event()
+    shared, _ = transcriber(calls=calls, gate=gate)
+    shared.start()
+    results = []
+
+    def call(stream, audio, *, final):
+        executor = shared.executors(stream)["transcription_executor" if final else "realtime_transcription_executor"]
+        results.append(executor.transcribe(audio).text)
+
+    busy = threading.Thread(target=call, args=("a", "a-partial-1"), kwargs={"final": False})
+    busy.start()
+    while not calls:  # the model is busy with stream a's partial
+        threading.Event().wait(0.01)
+    waiting = []
+    for stream, audio, final in (("a", "a-partial-2", False), ("b", "b-partial", False),
+                                 ("c", "c-partial", False), ("b", "b-final", True)):
+        thread = threading.Thread(target=call, args=(stream, audio), kwargs={"final": final})
+        thread.start()
+        waiting.append(thread)
+        while shared.snapshot()["queued_partials"] + shared.snapshot()["queued_finals"] < len(waiting):
+            threading.Event().wait(0.01)
+    gate.set()
+    for thread in [busy, *waiting]:
+        thread.join(10)
+    # The final first; then the partials of the streams served longest ago: c (never), a (before b's final).
+    assert [audio for audio, _ in calls] == ["a-partial-1", "b-final", "c-partial", "a-partial-2", "b-partial"]
+    assert [beam for _, beam in calls] == [2, 5, 2, 2, 2]
+    assert sorted(results) == sorted(audio for audio, _ in calls)
+    shared.close()
+
+
+def test_close_refuses_what_is_queued_and_what_comes_after():
+    shared, _ = transcriber()
+    shared.start()
+    shared.close()
+    with pytest.raises(RuntimeError, match="shutting down"):
+        shared.executors("a")["transcription_executor"].transcribe("late")
+
+
+def test_cpu_device_is_honoured_with_int8(settings):
+    settings.TRANSCRIPTION_DEVICE, settings.TRANSCRIPTION_COMPUTE_TYPE = "cpu", None
+    assert whisper.resolve_device() == ("cpu", "int8")
+    settings.TRANSCRIPTION_COMPUTE_TYPE = "int8_float32"
+    assert whisper.resolve_device() == ("cpu", "int8_float32")
+
+
+def test_auto_picks_the_cpu_here_and_cuda_where_ctranslate2_sees_a_gpu(settings, monkeypatch):
+    settings.TRANSCRIPTION_DEVICE, settings.TRANSCRIPTION_COMPUTE_TYPE = "auto", None
+    if whisper.cuda_device_count() > 0:
+        pytest.skip("this machine has a GPU")
+    assert whisper.resolve_device() == ("cpu", "int8")
+    monkeypatch.setattr(whisper, "cuda_device_count", lambda: 1)
+    assert whisper.resolve_device() == ("cuda", "float16")
+
+
+def test_cuda_without_a_gpu_is_a_start_up_error_naming_the_variable(settings):
+    if whisper.cuda_device_count() > 0:
+        pytest.skip("this machine has a GPU")
+    settings.TRANSCRIPTION_DEVICE = "cuda"
+    with pytest.raises(ImproperlyConfigured, match="TRANSCRIPTION_DEVICE=cuda"):
+        whisper.resolve_device()
+    with pytest.raises(ImproperlyConfigured, match="TRANSCRIPTION_DEVICE"):
+        Engine()
+    [error] = checks.speech_device_check()
+    assert error.id == "transcription.E001" and "TRANSCRIPTION_DEVICE" in error.msg
+    settings.TRANSCRIPTION_DEVICE = "cpu"
+    assert checks.speech_device_check() == []
