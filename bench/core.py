@@ -128,8 +128,8 @@ def server(argv: list[str], *, port: int, env: dict[str, str] | None = None, rea
 
 
 def daphne(port: int, env: dict[str, str] | None = None, ready_path: str = "/healthz"):
-    """The project under one daphne worker as `manage.py serve` runs it (flashlearn/daphne_server.py,
+    """The project under one daphne worker as `manage.py serve` runs it (flashlearn/servers/daphne.py,
     `-v 0`: no access log line)."""
-    argv = [sys.executable, "-m", "flashlearn.daphne_server", "-v", "0", "--websocket_timeout", "-1",
+    argv = [sys.executable, "-m", "flashlearn.servers.daphne", "-v", "0", "--websocket_timeout", "-1",
             "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
     return server(argv, port=port, env=env, ready_path=ready_path)

@@ -1,6 +1,6 @@
 """`python -m bench.profile_fanout [--members 1000] [--messages 40]`: where one broadcast's time goes.
 
-Runs the project's daphne (flashlearn.daphne_server, as `manage.py serve` does) under cProfile
+Runs the project's daphne (flashlearn.servers.daphne, as `manage.py serve` does) under cProfile
 with the same fixtures and client as the messaging bench, sends `--messages` chat messages one at
 a time to `--members` receivers, stops the server with SIGTERM (its drain ends the reactor, so the
 profile is written), and prints the functions that cost the most per broadcast, from the layer's
@@ -50,7 +50,7 @@ def main() -> int:
     data = json.loads(fixture("create", str(args.members), tag))
     out = tempfile.NamedTemporaryFile(suffix=".prof", delete=False).name
     port = free_port()
-    argv = [sys.executable, "-m", "cProfile", "-o", out, "-m", "flashlearn.daphne_server", "-v", "0",
+    argv = [sys.executable, "-m", "cProfile", "-o", out, "-m", "flashlearn.servers.daphne", "-v", "0",
             "--websocket_timeout", "-1", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
     env = bench_env(MESSAGING_WS_RATE="1000000", MESSAGING_WS_BURST="1000000")
     try:

@@ -6,6 +6,4 @@ class TranscriptionConfig(AppConfig):
 
     def ready(self):
         from transcription import checks  # noqa: F401  (registers the model check)
-        from transcription.going_away import allow_going_away_close
-
-        allow_going_away_close()
+        # Closing with 1001 on shutdown is the server adapters' business (flashlearn/servers/).

@@ -1,5 +1,6 @@
-"""The door against a real `manage.py serve` (daphne) in production settings: clients without an Origin,
-oversized bodies, heads and frames refused with flat memory, and a SIGTERM that drains."""
+"""The door against a real `manage.py serve` in production settings, under every supported server
+(flashlearn.servers): clients without an Origin, oversized bodies, heads and frames refused with flat
+memory, and a SIGTERM that drains."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ import json
 import shutil
 import signal
 import socket
-import sys
 import threading
 import time
 
 import pytest
 
-from bench.core import free_port
-from flashlearn.tests.helpers import get, manage, project_env, running
+from flashlearn.tests import live as harness
+from flashlearn.tests.live import get, manage, project_env
 
 MiB = 1024 * 1024
 API_HOST = "api.example.com"
@@ -40,28 +40,17 @@ def migrated(tmp_path_factory) -> str:
     return str(database)
 
 
-def serve(tmp_path, migrated: str, **extra: str):
+def serve(tmp_path, migrated: str, server: str, **extra: str):
     database = tmp_path / "live.sqlite3"
     shutil.copy(migrated, database)
-    port = free_port()
-    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--workers", "1"]
-    server = running(argv, env=production_env(str(database), **extra), ready_url=f"http://127.0.0.1:{port}/healthz",
-                     log=tmp_path / "serve.log")
-    return port, server
+    return harness.serve(env=production_env(str(database), **extra), log=tmp_path / "serve.log", server=server)
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, migrated):
-    tmp_path = tmp_path_factory.mktemp("serve")
-    port, server = serve(tmp_path, migrated)
-    with server as proc:
-        yield port, proc
-
-
-def worker_pid(launcher_pid: int) -> int:
-    with open(f"/proc/{launcher_pid}/task/{launcher_pid}/children") as children:
-        (pid,) = children.read().split()
-    return int(pid)
+@pytest.fixture(scope="module", params=harness.SERVERS)
+def live(request, tmp_path_factory, migrated):
+    tmp_path = tmp_path_factory.mktemp(f"serve-{request.param}")
+    with serve(tmp_path, migrated, request.param) as served:
+        yield served.port, served
 
 
 def rss(pid: int) -> int:
@@ -159,7 +148,7 @@ def test_oversized_request_line_and_headers_are_414_and_431(live):
 
 def test_100_mib_bodies_are_413_and_memory_stays_flat(live):
     port, server = live
-    worker = worker_pid(server.proc.pid)
+    worker = server.worker_pid()
     before = rss(worker)
     login = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     chunk = b"[" * MiB
@@ -191,7 +180,7 @@ async def send_huge_frame(port: int, token: str, size: int) -> int:
 def test_100_mib_websocket_frame_is_refused_and_memory_stays_flat(live):
     port, server = live
     token = access_token(port, "big-frames@example.com")
-    worker = worker_pid(server.proc.pid)
+    worker = server.worker_pid()
     before = rss(worker)
     code = asyncio.run(send_huge_frame(port, token, 100 * MiB))
     grown = rss(worker) - before
@@ -246,9 +235,10 @@ async def reconnect_notice(port: int, token: str, opened: threading.Event, resul
         result.update(frames=frames, code=ws.protocol.close_rcvd.code if ws.protocol.close_rcvd else 1006)
 
 
-def test_sigterm_finishes_in_flight_requests_closes_websockets_1001_and_refuses_new_ones(tmp_path, migrated):
-    port, server = serve(tmp_path, migrated, WEB_SHUTDOWN_GRACE="10")
-    with server as live:
+@pytest.mark.parametrize("server", harness.SERVERS)
+def test_sigterm_finishes_in_flight_requests_closes_websockets_1001_and_refuses_new_ones(tmp_path, migrated, server):
+    with serve(tmp_path, migrated, server, WEB_SHUTDOWN_GRACE="10") as live:
+        port = live.port
         token = access_token(port, "drain@example.com")
         opened, socket_result = threading.Event(), {}
         listener = threading.Thread(target=lambda: asyncio.run(reconnect_notice(port, token, opened, socket_result)))

@@ -1,19 +1,23 @@
-"""The daphne-specific helpers step aside under other ASGI servers (daphne itself: test_scale_out)."""
+"""The fan-out helpers use what the running server's adapter offers (flashlearn.servers.socket_access),
+and step aside without one or for another server's sockets (daphne itself: test_scale_out)."""
 
 import json
 import time
 from functools import partial
 
-from messaging.transport import daphne_parts, direct_writer, transport_backlog
+import pytest
+
+from flashlearn import servers
+from messaging.transport import direct_writer, transport_backlog
 
 
 async def other_server_send(message):
     return None
 
 
-def test_helpers_step_aside_for_other_servers():
+def test_helpers_step_aside_without_a_server_adapter():
     send = partial(other_server_send)
-    assert daphne_parts(send) is None and daphne_parts(other_server_send) is None
+    assert servers.socket_access() is None  # nothing installs it at import time
     assert transport_backlog(send) == 0
     assert direct_writer(send) is None
 
@@ -46,15 +50,22 @@ class FakeProtocol:
         self.written.append(prepared.payloadHybi)
 
 
-# daphne's Server, subclassed as flashlearn/daphne_server.py does (a class of `__main__` under `python -m`)
-DaphneServer = type("Server", (), {"__module__": "daphne.server"})
-FakeServer = type("FlashlearnServer", (DaphneServer,), {"__module__": "__main__"})
+class FakeServer:
+    """daphne's Server as the adapter sees it: its connections and `handle_reply`."""
+
+
+@pytest.fixture(autouse=True)
+def daphne_serving():
+    """Installed as flashlearn.servers.daphne's FlashlearnServer installs it when it starts."""
+    yield
+    servers.serving(None)
 
 
 def guarded_send(*, expires_in: float = 60.0, recheck_seconds: float = 30.0):
     """(guard, protocol): a CredentialGuard over a daphne-shaped `send`, as TokenAuthMiddleware builds it."""
     from accounts.authentication import SocketCredentials
     from accounts.websocket import CredentialGuard
+    from flashlearn.servers.daphne import DaphneSockets
 
     server, protocol = FakeServer(), FakeProtocol()
     server.connections = {protocol: {}}
@@ -63,6 +74,7 @@ def guarded_send(*, expires_in: float = 60.0, recheck_seconds: float = 30.0):
         raise AssertionError("the direct writer does not go through the awaited send")
 
     server.handle_reply = handle_reply.__get__(server)
+    servers.serving(DaphneSockets(server))
     credentials = SocketCredentials(user_id=1, token_version=0, expires_at=time.time() + expires_in)
     guard = CredentialGuard(credentials, partial(server.handle_reply, protocol), recheck_seconds=recheck_seconds)
     return guard, protocol

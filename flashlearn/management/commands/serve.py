@@ -1,9 +1,10 @@
 """Serve HTTP and websockets with N ASGI worker processes sharing one listening socket.
 
 One worker process uses one core. The parent binds HOST:PORT once and hands the socket to
-each child (`daphne --fd` by default, a uvicorn worker with --server uvicorn), so the kernel
-spreads connections over the children; the parent forwards SIGTERM/SIGINT, restarts a child
-that dies, and exits when all are gone. README "Serving and scaling out" compares the two.
+each child (`--server NAME`: one of flashlearn.servers.SERVERS, each adapted in its own module of
+flashlearn/servers/), so the kernel spreads connections over the children; the parent forwards
+SIGTERM/SIGINT, restarts a child that dies, and exits when all are gone.
+docs/decisions/asgi-server.md compares the servers and says why the default is the default.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from flashlearn import servers
 
 RESTART_BACKOFF_SECONDS = 1.0
 # Workers drain within WEB_SHUTDOWN_GRACE; this much more before they are killed.
@@ -43,27 +46,15 @@ def resolve_concurrency(requested: int, *, redis_url: str | None) -> int:
     return workers
 
 
-APPLICATION = "flashlearn.asgi:application"
-# daphne first (the default): messaging's slow-client limit reads daphne's write buffer and
-# transcription closes with 1001 through daphne's protocol; uvicorn workers are the measured
-# alternative (README "Serving and scaling out").
-SERVERS = ("daphne", "uvicorn")
+SERVERS = tuple(servers.SERVERS)
 
 
 def worker_command(server: str, fd: int) -> list[str]:
-    """One worker process accepting on the inherited socket `fd`.
-
-    No access log (RequestLogMiddleware logs each request as JSON) and no proxy-header
-    rewriting (it would take the client IP from a client-written X-Forwarded-For; accounts
-    reads that header itself, CLIENT_IP_PROXY_COUNT). Lifespan off: Channels' router has none.
-    """
-    if server == "daphne":
-        # daphne's own command line, with the limits and the SIGTERM drain of flashlearn/daphne_server.py
-        return [sys.executable, "-m", "flashlearn.daphne_server", "--fd", str(fd), "-v", "0",
-                "--websocket_timeout", "-1", APPLICATION]
-    if server == "uvicorn":
-        return [sys.executable, "-m", "flashlearn.workers", str(fd)]
-    raise CommandError(f"unknown server {server!r}: choose one of {', '.join(SERVERS)}")
+    """One worker process of `server` accepting on the inherited socket `fd` (flashlearn/servers/)."""
+    try:
+        return servers.worker_command(server, fd)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _die_with_parent() -> None:
@@ -85,8 +76,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--workers", type=int, default=settings.WEB_CONCURRENCY,
                             help="worker processes (default: WEB_CONCURRENCY, else cores with Redis, 1 without)")
-        parser.add_argument("--server", choices=SERVERS, default=SERVERS[0],
-                            help="ASGI server each worker runs (default: daphne, see README 'Serving')")
+        parser.add_argument("--server", choices=SERVERS, default=servers.DEFAULT,
+                            help=f"ASGI server each worker runs (default: {servers.DEFAULT}; "
+                                 "docs/decisions/asgi-server.md)")
 
     def handle(self, *args, host: str, port: int, workers: int, server: str, **options):
         workers = resolve_concurrency(workers, redis_url=settings.REDIS_URL)

@@ -1,8 +1,8 @@
-"""`python -m flashlearn.daphne_server [daphne options] APP`: daphne, adapted in this one module.
+"""`python -m flashlearn.servers.daphne [daphne options] APP`: daphne, adapted in this one module.
 
 `manage.py serve` runs one of these per worker. Daphne's command line and Server are used as they
 are; what daphne offers no option for is added here, against the daphne version named below
-(checked at start-up; flashlearn/tests/test_transport.py is the contract test):
+(checked at start-up; flashlearn/tests/test_servers.py holds the contract tests):
 
 - request heads: a request line over HTTP_MAX_REQUEST_LINE_BYTES is a 414 and a head over
   HTTP_MAX_HEADER_BYTES a 431, answered (Twisted would answer 400 or just drop the connection);
@@ -10,12 +10,22 @@ are; what daphne offers no option for is added here, against the daphne version 
   buffered (daphne reads a whole body, then copies it into the application's queue at once);
 - websocket messages: autobahn's maxMessagePayloadSize/maxFramePayloadSize at the largest route
   cap, so an oversized frame is refused from its header (close 1009) instead of being assembled;
-- SIGTERM/SIGINT drain (flashlearn.daphne_server.Drain): stop accepting, let in-flight HTTP
+- SIGTERM/SIGINT drain (Drain below): stop accepting, let in-flight HTTP
   requests finish, tell each websocket to reconnect (a JSON frame, then close 1001), and stop
   within WEB_SHUTDOWN_GRACE;
 - websocket close codes: the application may close with the server-side codes of RFC 6455 and
   its registry (1001 going away, 1011 internal error, 1012 service restart, 1013 try again later,
   1014 bad gateway); autobahn's sendClose accepts only 1000 and 3000-4999 and raises on these.
+  (This replaces the patch of daphne's serverClose that transcription applied at import time: it
+  is part of this server, applied when the server starts.)
+- messaging's fan-out (DaphneSockets, installed through flashlearn.servers.serving): Twisted
+  buffers writes without limit, so an awaited `send` never pushes back and a bounded queue never
+  fills; the unread bytes in the socket's transport (Twisted's private `_tempDataLen` and
+  `dataBuffer`) are the only place a slow reader shows (close 4408, MESSAGING_SEND_BUFFER_BYTES).
+  And a frame fanned out to many sockets is framed once per process and written straight into
+  each protocol, skipping a coroutine, a task switch and autobahn's per-frame framing and debug
+  logging per socket: measured to pay (docs/benchmarks.md, "Chat fan-out": fan-out to 1,000 p50
+  170.6 -> 146.6 ms; docs/decisions/asgi-server.md has the same-run comparison of servers).
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ import daphne.server  # isort:skip  (installs the asyncio reactor: before anythi
 import json
 import logging
 import signal
+import sys
 import time
+from functools import partial
 
 import daphne
 from daphne.cli import CommandLineInterface
@@ -33,6 +45,8 @@ from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
+
+from flashlearn import servers
 
 logger = logging.getLogger("flashlearn.server")
 
@@ -44,16 +58,17 @@ DRAIN_POLL_SECONDS = 0.1
 RECONNECT_AFTER_SECONDS = 1
 
 
-def check_daphne_version(version: str = daphne.__version__) -> None:
+def check_version(version: str = daphne.__version__) -> None:
     """Another major version may have moved what this module adapts: refuse to start on one."""
-    if version.split(".")[0] != WRITTEN_FOR_DAPHNE.split(".")[0]:
-        raise SystemExit(
-            f"flashlearn.daphne_server was written for daphne {WRITTEN_FOR_DAPHNE}.x, found {version}: "
-            "re-check the adapter (and its contract test) before upgrading."
-        )
-    if not version.startswith(WRITTEN_FOR_DAPHNE + "."):
-        logger.warning("flashlearn.daphne_server was written for daphne %s.x, running %s",
-                       WRITTEN_FOR_DAPHNE, version)
+    servers.check_version(server="daphne", written_for=WRITTEN_FOR_DAPHNE, found=version)
+
+
+def worker_command(fd: int) -> list[str]:
+    """daphne's own command line on the inherited socket `fd`, through this adapter. No access log
+    (RequestLogMiddleware logs each request as JSON), no proxy headers (accounts reads
+    X-Forwarded-For itself, CLIENT_IP_PROXY_COUNT), no websocket timeout."""
+    return [sys.executable, "-m", "flashlearn.servers.daphne", "--fd", str(fd), "-v", "0",
+            "--websocket_timeout", "-1", servers.APPLICATION]
 
 
 def websocket_max_message_bytes() -> int:
@@ -238,6 +253,94 @@ class Drain:
         self.server.stop()
 
 
+# --- Fan-out: unread bytes and the direct writer (messaging/transport.py) ---------------------
+
+
+def protocol_backlog(protocol) -> int:
+    """Bytes Twisted holds for this connection that the kernel has not taken (the client is not reading).
+    Twisted has no public reading of this: FileDescriptor's `dataBuffer`/`offset`/`_tempDataLen`
+    (test_servers.test_twisted_write_buffer_is_where_the_adapter_reads_it pins them)."""
+    transport = getattr(protocol, "transport", None)
+    if transport is None:
+        return 0
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return 0
+
+
+class PreparedFrames:
+    """Frames built once per process for the texts being fanned out (a few at a time)."""
+
+    LIMIT = 16
+
+    def __init__(self):
+        self.frames: dict[str, object] = {}
+
+    def get(self, factory, text: str):
+        frame = self.frames.get(text)
+        if frame is None:
+            if len(self.frames) >= self.LIMIT:
+                self.frames.clear()
+            frame = self.frames[text] = factory.prepareMessage(text.encode("utf8"), isBinary=False)
+        return frame
+
+
+class DirectWriter:
+    """`write(text) -> bool` straight into daphne's protocol; False: not written, send it the awaited way.
+    A text the hub hands to many sockets is the same `str`: it is framed once (autobahn's prepared
+    message, the RFC 6455 bytes for any socket that did not negotiate compression)."""
+
+    __slots__ = ("server", "protocol", "frames")
+
+    def __init__(self, server, protocol, frames: PreparedFrames):
+        self.server = server
+        self.protocol = protocol
+        self.frames = frames
+
+    def __call__(self, text: str) -> bool:
+        protocol = self.protocol
+        details = self.server.connections.get(protocol)
+        if details is None or details.get("disconnected") or protocol.state != protocol.STATE_OPEN:
+            return False  # the awaited path knows what to do with a closing socket
+        frame = self.frames.get(protocol.factory, text)
+        if protocol.send_queue or getattr(protocol, "_perMessageCompress", None) is not None:
+            protocol.sendPreparedMessage(frame)  # autobahn's own path: queued chops, or compression
+        else:
+            # What sendPreparedMessage does here, without its debug-log arguments (built eagerly:
+            # a third of its cost in the 1,000-member profile, docs/benchmarks.md).
+            protocol.transport.write(frame.payloadHybi)
+        return True
+
+    def backlog(self) -> int:
+        return protocol_backlog(self.protocol)
+
+
+class DaphneSockets:
+    """flashlearn.servers.SocketAccess for one daphne server. Daphne's ASGI `send` for a connection is
+    `partial(server.handle_reply, protocol)` (Server.create_application; pinned by
+    test_servers.test_daphne_send_is_a_partial_of_handle_reply): that is how a socket is found."""
+
+    def __init__(self, server):
+        self.server = server
+        self.frames = PreparedFrames()
+
+    def protocol(self, send):
+        if isinstance(send, partial) and getattr(send.func, "__self__", None) is self.server and send.args:
+            return send.args[0]
+        return None
+
+    def backlog(self, send) -> int:
+        protocol = self.protocol(send)
+        return protocol_backlog(protocol) if protocol is not None else 0
+
+    def direct_writer(self, send) -> DirectWriter | None:
+        protocol = self.protocol(send)
+        if protocol is None or not hasattr(protocol, "sendPreparedMessage"):
+            return None
+        return DirectWriter(self.server, protocol, self.frames)
+
+
 # --- Server and command line ----------------------------------------------------------------
 
 
@@ -271,6 +374,7 @@ class FlashlearnServer(daphne.server.Server):
         self.ws_factory.setProtocolOptions(maxMessagePayloadSize=cap, maxFramePayloadSize=cap, failByDrop=False)
         self.ws_factory.protocol = FlashlearnWebSocketProtocol
         self.drain.install()
+        servers.serving(DaphneSockets(self))
 
 
 class FlashlearnCommandLine(CommandLineInterface):
@@ -278,7 +382,7 @@ class FlashlearnCommandLine(CommandLineInterface):
 
 
 def main() -> None:
-    check_daphne_version()
+    check_version()
     FlashlearnCommandLine.entrypoint()
 
 
