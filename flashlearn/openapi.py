@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import types
+import typing
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -347,3 +349,75 @@ def paginated(serializer, *, name: str, count: bool = True):
     if count:
         fields = {"count": serializers.IntegerField(help_text="Items on all pages."), **fields}
     return inline_serializer(name=name, fields=fields)
+
+
+# --- Wire shapes (flashlearn/wire.py) as serializers, for the schema only ------------------------
+
+_SHAPE_SERIALIZERS: dict[type, type] = {}
+
+
+def serializer_for(shape: type, *, name: str | None = None) -> type:
+    """A schema-only Serializer class for a wire-shape TypedDict: the OpenAPI component is derived
+    from the one definition, never written a second time. Views still return the builder's dicts.
+
+    `name` is the class name, so the component is the name without "Serializer"; by default a
+    shape `UserPayload` becomes `UserSerializer`, component "User". A nested TypedDict becomes its
+    own component, built once.
+    """
+    from rest_framework import serializers
+
+    key = (shape, name)
+    if key in _SHAPE_SERIALIZERS:
+        return _SHAPE_SERIALIZERS[key]
+    hints = typing.get_type_hints(shape, include_extras=True)
+    optional = getattr(shape, "__optional_keys__", frozenset())
+    fields = {field: _serializer_field(hint, required=field not in optional) for field, hint in hints.items()}
+    attrs = {"__doc__": inspect.cleandoc(shape.__doc__ or ""), "__module__": shape.__module__, **fields}
+    default = f"{shape.__name__.removesuffix('Payload')}Serializer"
+    serializer = type(name or default, (serializers.Serializer,), attrs)
+    _SHAPE_SERIALIZERS[key] = serializer
+    return serializer
+
+
+def _serializer_field(hint, *, required: bool):
+    from rest_framework import serializers
+
+    from flashlearn.wire import Doc, Format, OneOf
+
+    metadata: list = []
+    allow_null = False
+    while True:
+        origin = typing.get_origin(hint)
+        if origin is typing.Annotated:
+            metadata.extend(hint.__metadata__)
+            hint = hint.__origin__
+        elif origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint):
+            allow_null = True
+            (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        elif origin in (typing.NotRequired, typing.Required):
+            # Read here, not from __optional_keys__: under `from __future__ import annotations`
+            # Python 3.11's TypedDict cannot see NotRequired inside a string annotation.
+            required = origin is typing.Required
+            (hint,) = typing.get_args(hint)
+        else:
+            break
+    options = {"required": required, "allow_null": allow_null}
+    for item in metadata:
+        if isinstance(item, Doc):
+            options["help_text"] = item.text
+    choices = next((item.values for item in metadata if isinstance(item, OneOf)), None)
+    string_format = next((item.name for item in metadata if isinstance(item, Format)), None)
+    if choices is not None:
+        return serializers.ChoiceField(choices=choices, **options)
+    if typing.is_typeddict(hint):
+        return serializer_for(hint)(**options)
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return serializers.ListField(child=_serializer_field(item, required=True), **options)
+    if hint is str and string_format == "date-time":
+        return serializers.DateTimeField(**options)
+    simple = {bool: serializers.BooleanField, int: serializers.IntegerField, float: serializers.FloatField,
+              str: serializers.CharField}
+    if hint in simple:
+        return simple[hint](**options)
+    raise TypeError(f"no serializer field for {hint!r}")

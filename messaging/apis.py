@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, NotRequired
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -9,55 +11,31 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flashlearn.openapi import paginated
+from flashlearn.openapi import paginated, serializer_for
 from flashlearn.throttles import UserWriteThrottle
+from flashlearn.wire import Doc, OneOf
 from messaging import selectors, services
-from messaging.events import for_viewer, message_payload, session_payload
+from messaging.events import MessagePayload, SessionPayload, for_viewer, message_payload, session_payload
 from messaging.models import MESSAGE_BODY_MAX, LiveSession
 
 
-class UserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.CharField()
+class SessionOut(SessionPayload):
+    """A live session in REST answers: what every member sees, plus the caller's own view of it."""
+
+    my_role: Annotated[str, OneOf(["host", "participant"])]
+    unread_count: int
+    member_count: int
+    invite_code: NotRequired[Annotated[
+        str, Doc("Only in the host's copy: the code that lets others join a private session.")]]
 
 
-class SessionOutputSerializer(serializers.Serializer):
-    """Documents the shape; the data itself comes from `session_out`."""
-
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    description = serializers.CharField()
-    status = serializers.ChoiceField(choices=LiveSession.Status.choices)
-    host = UserSerializer()
-    scheduled_for = serializers.DateTimeField(allow_null=True)
-    started_at = serializers.DateTimeField(allow_null=True)
-    ended_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    visibility = serializers.ChoiceField(choices=LiveSession.Visibility.choices)
-    invite_code = serializers.CharField(
-        required=False, help_text="Only in the host's copy: the code that lets others join a private session."
-    )
-    my_role = serializers.ChoiceField(choices=["host", "participant"])
-    unread_count = serializers.IntegerField()
-    member_count = serializers.IntegerField()
+SessionOutputSerializer = serializer_for(SessionOut, name="SessionOutputSerializer")
+MessageOutputSerializer = serializer_for(MessagePayload, name="MessageOutputSerializer")
 
 
-class MessageOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    session = serializers.IntegerField()
-    seq = serializers.IntegerField(help_text="1, 2, 3, ... per session without gaps: a jump means a missed message.")
-    author = UserSerializer()
-    body = serializers.CharField()
-    client_id = serializers.CharField(allow_null=True, help_text="In the author's own copies only; null for others.")
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-    deleted = serializers.BooleanField()
-    deleted_at = serializers.DateTimeField(allow_null=True)
-
-
-def session_out(session: LiveSession) -> dict:
+def session_out(session: LiveSession) -> SessionOut:
     my_role = getattr(session, "my_role", None)
-    out = {
+    out: SessionOut = {
         **session_payload(session),
         "my_role": my_role,
         "unread_count": getattr(session, "unread_count", 0),

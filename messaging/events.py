@@ -1,5 +1,9 @@
 """What members hear about: payload shapes and broadcasts to a session's Channels group.
 
+The payloads are defined once, here, as TypedDicts (flashlearn/wire.py): REST returns them, the
+websocket frames carry them, and the OpenAPI and AsyncAPI documents are checked against them.
+Building one is a plain dict, so a broadcast costs no serializer.
+
 Broadcasts leave only after the writing transaction commits (`transaction.on_commit`), so a
 member never sees a message that a rollback later removes.
 """
@@ -7,12 +11,14 @@ member never sees a message that a rollback later removes.
 from __future__ import annotations
 
 import logging
+from typing import Annotated, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from flashlearn.wire import Doc, IsoDateTime, OneOf
 from messaging.models import LiveSession, Message
 
 logger = logging.getLogger("messaging.events")
@@ -33,11 +39,49 @@ def display_name(user) -> str:
     return user.display_name or f"Member {user.pk}"
 
 
-def user_payload(user) -> dict:
+class UserPayload(TypedDict):
+    """A member as other members see them."""
+
+    id: int
+    display_name: Annotated[str, Doc('The chosen display name, or "Member <id>"; never derived from the email.')]
+
+
+class MessagePayload(TypedDict):
+    """A chat message: REST bodies and the `message` of `message.*` frames."""
+
+    id: int
+    session: int
+    seq: Annotated[int, Doc("1, 2, 3, ... per session without gaps: a jump means a missed message.")]
+    author: UserPayload
+    body: Annotated[str, Doc("Empty once the message is deleted.")]
+    client_id: Annotated[str | None, Doc("In the author's own copies only; null for others.")]
+    created_at: IsoDateTime
+    edited_at: IsoDateTime | None
+    deleted: bool
+    deleted_at: IsoDateTime | None
+
+
+class SessionPayload(TypedDict):
+    """A live session as every member sees it: the `session` of `session.updated` frames, and the
+    base of the REST copy (messaging.apis.SessionOut adds the caller's own fields)."""
+
+    id: int
+    title: str
+    description: str
+    status: Annotated[str, OneOf(LiveSession.Status.choices)]
+    host: UserPayload
+    scheduled_for: IsoDateTime | None
+    started_at: IsoDateTime | None
+    ended_at: IsoDateTime | None
+    created_at: IsoDateTime
+    visibility: Annotated[str, OneOf(LiveSession.Visibility.choices)]
+
+
+def user_payload(user) -> UserPayload:
     return {"id": user.pk, "display_name": display_name(user)}
 
 
-def message_payload(message: Message) -> dict:
+def message_payload(message: Message) -> MessagePayload:
     deleted = message.deleted_at is not None
     return {
         "id": message.pk,
@@ -53,14 +97,14 @@ def message_payload(message: Message) -> dict:
     }
 
 
-def for_viewer(payload: dict, viewer_id: int | None) -> dict:
+def for_viewer(payload: MessagePayload, viewer_id: int | None) -> MessagePayload:
     """`client_id` is the author's idempotency key: only the author sees it (REST and websocket)."""
     if payload["client_id"] is not None and payload["author"]["id"] != viewer_id:
         return {**payload, "client_id": None}
     return payload
 
 
-def session_payload(session: LiveSession) -> dict:
+def session_payload(session: LiveSession) -> SessionPayload:
     return {
         "id": session.pk,
         "title": session.title,
