@@ -26,12 +26,11 @@ def clear_cache() -> None:
     if not settings.REDIS_URL:
         cache.clear()
         return
-    import redis
+    from flashlearn.redis import redis_client
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_client()
     for key in client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*", count=1000):
         client.delete(key)
-    client.close()
 
 
 @pytest.fixture(autouse=True)

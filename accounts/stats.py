@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
+
+from flashlearn.redis import cache_redis_client
 
 logger = logging.getLogger("accounts")
 
@@ -43,8 +44,8 @@ return n
 def cache_incr(key: str, *, timeout: int | None) -> int:
     """Atomically add 1 to `key`, creating it (expiring after `timeout` seconds) when missing."""
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client = backend._cache.get_client(key, write=True)
+    client = cache_redis_client()
+    if client is not None:
         return int(client.eval(_INCR_WITH_EXPIRY, 1, backend.make_and_validate_key(key), int(timeout or 0)))
     # Local memory: one process, guarded by the backend's lock; incr keeps the expiry.
     backend.add(key, 0, timeout=timeout)
@@ -69,8 +70,8 @@ return 0
 def cache_decr(key: str) -> int:
     """Atomically take 1 off a counter made by `cache_incr`, never below zero nor creating it."""
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client = backend._cache.get_client(key, write=True)
+    client = cache_redis_client()
+    if client is not None:
         return int(client.eval(_DECR_IF_POSITIVE, 1, backend.make_and_validate_key(key)))
     try:
         n = backend.decr(key)

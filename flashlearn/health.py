@@ -47,13 +47,11 @@ def check_channel_layer() -> dict:
         return {"ok": True, "backend": "in-memory"}
     import redis
 
+    from flashlearn.redis import redis_client
+
     timeout = settings.HEALTH_CHECK_TIMEOUT / 2  # connect, then PING: the whole check stays within it
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        redis_client(connect_timeout=timeout, timeout=timeout).ping()
     except redis.RedisError as exc:
         breaker_for(CACHE).failed(exc)
         return {"ok": False, "backend": "redis", "error": exc.__class__.__name__}

@@ -16,6 +16,8 @@ import weakref
 
 from django.conf import settings
 
+from flashlearn.redis import async_redis_client
+
 
 def ttl() -> float:
     return settings.MESSAGING_PRESENCE_TTL
@@ -82,20 +84,12 @@ class RedisBackend:
 
 
 _memory = MemoryBackend()
-_redis_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def backend():
     if not settings.REDIS_URL:
         return _memory
-    loop = asyncio.get_running_loop()
-    client = _redis_by_loop.get(loop)
-    if client is None:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-        _redis_by_loop[loop] = client
-    return RedisBackend(client, settings.REDIS_PREFIX)
+    return RedisBackend(async_redis_client(connect_timeout=2, timeout=5), settings.REDIS_PREFIX)
 
 
 async def online(session_id: int) -> list[dict]:

@@ -16,10 +16,9 @@ import os
 import socket
 import time
 
-import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
+from flashlearn.redis import async_redis_client, redis_client
 from transcription.errors import StreamBusy
 from transcription.slots import Holder, at_capacity, user_limit
 
@@ -106,9 +105,8 @@ class StreamRegistry:
     async def claim(self, *, stream: str, user: str, live: bool, channel: str, cap: int, per_user: int,
                     retry_after: int) -> Holder | None:
         now = time.time()
-        async with aioredis.from_url(settings.REDIS_URL) as client:
-            result = await client.eval(_CLAIM, 4, *slot_keys(), now, now + STREAM_TTL, cap, stream, user,
-                                       per_user, 1 if live else 0, channel)
+        result = await async_redis_client().eval(_CLAIM, 4, *slot_keys(), now, now + STREAM_TTL, cap, stream, user,
+                                                 per_user, 1 if live else 0, channel)
         if result[0] == -1:
             raise StreamBusy()
         if result[0] == -2:
@@ -120,8 +118,7 @@ class StreamRegistry:
         return None
 
     async def release(self, stream: str, channel: str) -> None:
-        async with aioredis.from_url(settings.REDIS_URL) as client:
-            await client.eval(_RELEASE, 4, *slot_keys(), stream, channel)
+        await async_redis_client().eval(_RELEASE, 4, *slot_keys(), stream, channel)
 
     async def heartbeat(self, voiced: dict[str, tuple[str, float]]) -> None:
         """{stream: (channel, last voiced)}: refreshes the expiry and idleness of the streams this process serves."""
@@ -130,33 +127,26 @@ class StreamRegistry:
         args = [time.time() + STREAM_TTL]
         for stream, (channel, when) in voiced.items():
             args += [stream, channel, when]
-        async with aioredis.from_url(settings.REDIS_URL) as client:
-            await client.eval(_HEARTBEAT, 4, *slot_keys(), *args)
+        await async_redis_client().eval(_HEARTBEAT, 4, *slot_keys(), *args)
 
 
 def publish_process_status(snapshot: dict) -> None:
     """Blocking (run it off the loop): this process's snapshot for the cross-process `/status`."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.hset(key("procs"), PROCESS_ID, json.dumps({**snapshot, "ts": time.time()}))
-    finally:
-        client.close()
+    client = redis_client(connect_timeout=1, timeout=1)
+    client.hset(key("procs"), PROCESS_ID, json.dumps({**snapshot, "ts": time.time()}))
 
 
 def process_statuses() -> dict[str, dict]:
     """Blocking: fresh snapshots of every process, stale ones removed."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        raw = client.hgetall(key("procs"))
-        fresh, stale = {}, []
-        for proc, value in raw.items():
-            snapshot = json.loads(value)
-            if time.time() - snapshot.get("ts", 0) > PROC_TTL:
-                stale.append(proc)
-            else:
-                fresh[proc.decode()] = snapshot
-        if stale:
-            client.hdel(key("procs"), *stale)
-        return fresh
-    finally:
-        client.close()
+    client = redis_client(connect_timeout=1, timeout=1)
+    raw = client.hgetall(key("procs"))
+    fresh, stale = {}, []
+    for proc, value in raw.items():
+        snapshot = json.loads(value)
+        if time.time() - snapshot.get("ts", 0) > PROC_TTL:
+            stale.append(proc)
+        else:
+            fresh[proc.decode()] = snapshot
+    if stale:
+        client.hdel(key("procs"), *stale)
+    return fresh

@@ -9,6 +9,8 @@ from accounts.models import AuthEvent
 from accounts.stats import stats_read
 from accounts.tests.factories import PASSWORD, user_create
 from accounts.tests.spy_hashers import SPY, CountingMD5PasswordHasher
+from flashlearn.rates import parse_rate
+from flashlearn.redis import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -95,41 +97,34 @@ def test_client_ip_behind_proxies(settings, rf):
 
 @pytest.mark.parametrize(("rate", "expected"), [("20/hour", (20, 3600)), ("5/m", (5, 60)), ("100/day", (100, 86400))])
 def test_parse_rate(rate, expected):
-    assert lockout.parse_rate(rate) == expected
+    assert parse_rate(rate) == expected
 
 
 def test_parse_rate_rejects_nonsense():
     with pytest.raises(ValueError):
-        lockout.parse_rate("lots")
+        parse_rate("lots")
 
 
 @pytest.mark.redis
 def test_counters_live_in_redis(settings):
     """With REDIS_URL the counters are shared by every worker: check they are really in Redis."""
-    import redis
-
     for _ in range(2):
         lockout.login_attempt_failed(lockout.login_attempt_begin(email="r@example.com", ip=None))
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    keys = list(client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:fail:email:*"))
-    client.close()
+    keys = list(redis_client().scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:fail:email:*"))
     assert len(keys) == 1
 
 
 @pytest.mark.redis
 def test_redis_counter_gets_its_expiry_atomically(settings):
-    import redis
-
     from accounts.stats import cache_incr
 
     assert [cache_incr("accounts:test:counter", timeout=120) for _ in range(3)] == [1, 2, 3]
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis_client()
     key = next(client.scan_iter(f"{settings.REDIS_PREFIX}:cache:*accounts:test:counter"))
     assert 0 < client.ttl(key) <= 120
     client.persist(key)  # a key that lost its TTL is repaired by the next increment
     assert cache_incr("accounts:test:counter", timeout=120) == 4
     assert 0 < client.ttl(key) <= 120
-    client.close()
     from django.core.cache import cache
 
     assert cache.get("accounts:test:counter") == 4  # readable through the normal cache API
