@@ -14,7 +14,6 @@ import functools
 import hashlib
 import logging
 import math
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +22,8 @@ from django.core.cache import cache
 
 from accounts.errors import LockedOut, ProtectionUnavailable, SignupThrottled
 from accounts.stats import CACHE_ERRORS, cache_decr, cache_incr, stat_incr
+from flashlearn.rates import parse_rate
+from flashlearn.throttles import window_hit
 
 logger = logging.getLogger("accounts")
 CACHE_DOWN_RETRY_AFTER = 5
@@ -42,8 +43,6 @@ def _fail_closed(fn):
 
     return wrapper
 
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$", re.IGNORECASE)
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _email_key(email: str) -> str:
@@ -154,23 +153,13 @@ def _release(counts: dict[str, int]) -> None:
         cache_decr(f"accounts:fail:{subject}")
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """`20/hour` → (20, 3600). Units: s, m(in), h(our), d(ay), DRF style."""
-    match = _RATE.match(rate or "")
-    if not match:
-        raise ValueError(f"SIGNUP_RATE must look like '20/hour', got {rate!r}")
-    return int(match.group(1)), _PERIODS[match.group(2)[0].lower()]
-
-
 @_fail_closed
 def signup_throttle_hit(*, ip: str | None) -> None:
     """Count one signup attempt from `ip` in a fixed window; raise SignupThrottled past SIGNUP_RATE."""
     if not ip or not settings.SIGNUP_RATE:
         return
     limit, period = parse_rate(settings.SIGNUP_RATE)
-    now = time.time()
-    window = int(now // period)
-    count = cache_incr(f"accounts:signup:{ip}:{window}", timeout=period)
-    if count > limit:
+    retry_after = window_hit(f"accounts:signup:{ip}", limit=limit, period=period)
+    if retry_after:
         stat_incr("signup_refused_throttled")
-        raise SignupThrottled(retry_after=max(1, math.ceil((window + 1) * period - now)))
+        raise SignupThrottled(retry_after=retry_after)

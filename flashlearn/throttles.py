@@ -6,7 +6,8 @@ Only writes are counted: unsafe methods, or the view's `throttle_methods` when i
 (a GET that starts an OAuth flow, say). Refused requests are a 429 `throttled` with Retry-After
 in the API.md error shape (flashlearn.errors).
 
-Counters are fixed windows kept with the cache's atomic increment (accounts.stats.cache_incr),
+Counters are fixed windows (`window_hit`, also behind accounts' signup limit) kept with the
+cache's atomic increment (accounts.stats.cache_incr),
 so with Redis every worker shares them and two concurrent requests cannot both take the last
 slot. An unreachable cache raises redis' ConnectionError, which flashlearn.errors turns into
 the 503 `cache_unavailable` every other cache outage gets.
@@ -43,13 +44,18 @@ class UserWriteThrottle(BaseThrottle):
         if parsed is None:
             return True
         limit, period = parsed
-        now = time.time()
-        window = int(now // period)
-        count = cache_incr(f"throttle:{scope}:{user.pk}:{window}", timeout=period)
-        if count <= limit:
-            return True
-        self.retry_after = max(1, math.ceil((window + 1) * period - now))
-        return False
+        self.retry_after = window_hit(f"throttle:{scope}:{user.pk}", limit=limit, period=period)
+        return not self.retry_after
 
     def wait(self) -> float:
         return self.retry_after
+
+
+def window_hit(key: str, *, limit: int, period: int) -> int:
+    """Count one event under `key` in the current `period`-second window: 0 while at most `limit`
+    were counted there, else the seconds (at least 1) until the window ends."""
+    now = time.time()
+    window = int(now // period)
+    if cache_incr(f"{key}:{window}", timeout=period) <= limit:
+        return 0
+    return max(1, math.ceil((window + 1) * period - now))
