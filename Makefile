@@ -35,8 +35,9 @@ install: $(VENV)/.installed
 		f"SECRET_KEY={secrets.token_urlsafe(50)}\n").encode())'
 	@echo "wrote .env: DEBUG=true and a random SECRET_KEY for local development"
 
+# SCHEMA_MODE: schema commands connect through DIRECT_DATABASE_URL when it is set (docs/operations.md).
 migrate: install .env
-	$(PY) manage.py migrate --noinput
+	SCHEMA_MODE=true $(PY) manage.py migrate --noinput
 
 # The admin's first account (asks for email and password; DJANGO_SUPERUSER_EMAIL and
 # DJANGO_SUPERUSER_PASSWORD with `make superuser ARGS=--noinput` for scripts).
@@ -57,7 +58,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(PY) manage.py makemigrations --check --dry-run
+	SCHEMA_MODE=true $(PY) manage.py makemigrations --check --dry-run
 
 bench: migrate
 	$(PY) -m bench $(BENCH_ARGS)

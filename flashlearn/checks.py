@@ -1,9 +1,10 @@
-"""System checks that Django's own would do, if they recognised our middleware subclasses."""
+"""System checks: those Django's own would do if they recognised our middleware subclasses, and the
+guard that keeps `migrate` off a transaction pooler."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 REQUIRED_MIDDLEWARE = (
@@ -24,3 +25,17 @@ def required_middleware(app_configs, **kwargs):
         for required in REQUIRED_MIDDLEWARE
         if not any(issubclass(cls, import_string(required)) for cls in loaded if isinstance(cls, type))
     ]
+
+
+@register(Tags.database)
+def schema_commands_use_the_direct_url(app_configs, databases=None, **kwargs):
+    """`migrate` (the command that names a database to check) outside schema mode while
+    DIRECT_DATABASE_URL is set would run DDL through DATABASE_URL, typically a transaction pooler."""
+    if not databases or settings.SCHEMA_MODE or not settings.DIRECT_DATABASE_URL or "default" not in databases:
+        return []
+    return [Error(
+        "DIRECT_DATABASE_URL is set but this process is not in schema mode: the schema would change "
+        "through DATABASE_URL.",
+        hint="Run schema commands with SCHEMA_MODE=true (make migrate and the Procfile's release step do).",
+        id="flashlearn.E001",
+    )]

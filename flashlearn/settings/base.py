@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,13 +13,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # --- Core -------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
+# Schema mode: this process runs schema commands (migrate, makemigrations, showmigrations, sqlmigrate,
+# dbshell, ...); `make migrate`, `make lint` and the Procfile's release step set SCHEMA_MODE=true.
+# It connects through DIRECT_DATABASE_URL when that is set (flashlearn/settings/databases.py), and,
+# signing nothing, it needs no SECRET_KEY. docs/operations.md "Poolers and schema commands".
+SCHEMA_MODE = env_bool("SCHEMA_MODE", False)
 SECRET_KEY = env_str("SECRET_KEY")
-# The management command this process runs, if any: two settings below depend on it.
-MANAGE_COMMAND = sys.argv[1] if len(sys.argv) > 1 else None
-# Writing migrations serves nothing and signs nothing, so it needs no secret even with DEBUG off
-# (CI and hooks run `makemigrations --check` without one). Everything else refuses to start.
+if not SECRET_KEY and not DEBUG and SCHEMA_MODE:
+    # A key of this process alone: nothing it could sign is accepted anywhere else, and a server
+    # started with SCHEMA_MODE by mistake never runs on the public development key below.
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
-    if not DEBUG and MANAGE_COMMAND != "makemigrations":
+    if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Production refuses to start without it: set SECRET_KEY "
             "to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "

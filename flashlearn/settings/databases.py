@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flashlearn.database import database_config
 from flashlearn.env import env_float, env_int, env_str
-from flashlearn.settings.base import BASE_DIR, MANAGE_COMMAND
+from flashlearn.settings.base import BASE_DIR, SCHEMA_MODE
 
 _db_options = {
     "pool_mode": env_str("DB_POOL_MODE"),
@@ -22,12 +22,12 @@ CACHE_BREAKER_SECONDS = env_float("CACHE_BREAKER_SECONDS", 0.5)
 HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 0.8)
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": database_config(DATABASE_URL, variable="DATABASE_URL", **_db_options)}
-# Schema commands (migrate, makemigrations, ...) go to DIRECT_DATABASE_URL when it is set:
-# a session pooler or the direct host, because DDL through a transaction pooler is unsafe.
+# Schema mode (SCHEMA_MODE=true: `make migrate`, the release step) connects through DIRECT_DATABASE_URL
+# when it is set: a session pooler or the direct host, because DDL through a transaction pooler is
+# unsafe. Everything else uses DATABASE_URL; `migrate` there refuses while DIRECT_DATABASE_URL is set
+# (flashlearn.E001, flashlearn/checks.py).
 DIRECT_DATABASE_URL = env_str("DIRECT_DATABASE_URL")
-if DIRECT_DATABASE_URL and MANAGE_COMMAND in {
-    "migrate", "makemigrations", "sqlmigrate", "showmigrations", "flush", "createcachetable", "dbshell",
-}:
+if DIRECT_DATABASE_URL and SCHEMA_MODE:
     DATABASES["default"] = database_config(
         DIRECT_DATABASE_URL, variable="DIRECT_DATABASE_URL", **{**_db_options, "pool_mode": "session"}
     )

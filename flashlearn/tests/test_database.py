@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -195,21 +197,43 @@ def test_direct_connection_uses_psycopg_pool_sized_from_env(monkeypatch):
     assert not config.get("DISABLE_SERVER_SIDE_CURSORS")
 
 
-def test_migrate_uses_direct_database_url(monkeypatch):
+def test_schema_mode_connects_through_direct_database_url_and_nothing_else_does(monkeypatch):
     import sys
 
     urls = {
         "DATABASE_URL": "postgres://u:p@pooler.example.com:6543/flash",
         "DIRECT_DATABASE_URL": "postgres://u:p@db.example.com:5432/flash",
     }
+    schema = settings_from_env(monkeypatch, SCHEMA_MODE="true", **urls).DATABASES["default"]
+    # The command line no longer decides: `manage.py migrate` outside schema mode stays on the pooler
+    # (and refuses to migrate there: test_migrate_outside_schema_mode_refuses_while_a_direct_url_is_set).
     monkeypatch.setattr(sys, "argv", ["manage.py", "migrate"])
-    migrate = settings_from_env(monkeypatch, **urls).DATABASES["default"]
-    monkeypatch.setattr(sys, "argv", ["manage.py", "serve"])
-    serve = settings_from_env(monkeypatch, **urls).DATABASES["default"]
-    assert (migrate["HOST"], migrate["PORT"]) == ("db.example.com", 5432)
-    assert "pool" in migrate["OPTIONS"] and not migrate.get("DISABLE_SERVER_SIDE_CURSORS")
+    serve = settings_from_env(monkeypatch, SCHEMA_MODE=None, **urls).DATABASES["default"]
+    assert (schema["HOST"], schema["PORT"]) == ("db.example.com", 5432)
+    assert "pool" in schema["OPTIONS"] and not schema.get("DISABLE_SERVER_SIDE_CURSORS")
     assert (serve["HOST"], serve["PORT"]) == ("pooler.example.com", 6543)
     _assert_transaction_pooler(serve)
+
+
+def _tables(path) -> set[str]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_migrate_outside_schema_mode_refuses_while_a_direct_url_is_set(tmp_path):
+    pooled, direct = tmp_path / "pooled.sqlite3", tmp_path / "direct.sqlite3"
+    env = project_env(DEBUG="true", DATABASE_URL=f"sqlite:///{pooled}", DIRECT_DATABASE_URL=f"sqlite:///{direct}")
+    refused = manage("migrate", "--noinput", "-v", "0", env=env)
+    assert refused.returncode != 0
+    assert "flashlearn.E001" in refused.stderr and "SCHEMA_MODE=true" in refused.stderr
+    assert not (pooled.exists() and _tables(pooled)) and not direct.exists()
+
+    migrated = manage("migrate", "--noinput", "-v", "0", env={**env, "SCHEMA_MODE": "true"}, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    assert "django_migrations" in _tables(direct) and "accounts_user" in _tables(direct)
+    assert not (pooled.exists() and _tables(pooled))
 
 
 @pytest.mark.postgres

@@ -1,4 +1,5 @@
-"""A real PgBouncer in transaction mode: migrate through DIRECT_DATABASE_URL, then serve through the pooler."""
+"""A real PgBouncer in transaction mode: migrate through DIRECT_DATABASE_URL (SCHEMA_MODE=true), then serve through
+the pooler."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def test_migrate_direct_then_serve_through_transaction_pooler(scratch_database):
 
     # migrate runs BEFORE the pooler exists: it can only succeed through DIRECT_DATABASE_URL.
     env = project_env(DEBUG="true", DATABASE_URL=pooled, DIRECT_DATABASE_URL=direct)
-    migrated = manage("migrate", "--noinput", env=env, timeout=240)
+    migrated = manage("migrate", "--noinput", env={**env, "SCHEMA_MODE": "true"}, timeout=240)
     assert migrated.returncode == 0, migrated.stderr[-3000:]
 
     # Without the pooler the app's own connections fail: they really go to DATABASE_URL.

@@ -7,6 +7,7 @@ import secrets
 from cryptography.fernet import Fernet
 
 from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.settings_env import settings_from_env
 
 
 def production_env(**overrides: str | None) -> dict[str, str]:
@@ -62,9 +63,9 @@ def test_missing_protective_middleware_is_flagged_by_subclass(settings):
     assert warning.id == "flashlearn.W001" and "CsrfViewMiddleware" in warning.msg
 
 
-def test_makemigrations_check_runs_without_a_secret_key():
+def test_makemigrations_check_runs_without_a_secret_key_in_schema_mode():
     # makemigrations peeks at the migration history; give it a closed loopback port, not a real host.
-    env = production_env(SECRET_KEY=None, DATABASE_URL="postgres://u:p@127.0.0.1:1/x")
+    env = production_env(SECRET_KEY=None, SCHEMA_MODE="true", DATABASE_URL="postgres://u:p@127.0.0.1:1/x")
     result = manage("makemigrations", "--check", "--dry-run", env=env)
     assert result.returncode == 0, result.stderr
     assert "No changes detected" in result.stdout
@@ -74,3 +75,19 @@ def test_runtime_commands_still_refuse_without_a_secret_key():
     result = manage("migrate", "--plan", env=production_env(SECRET_KEY=None))
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_makemigrations_outside_schema_mode_needs_a_secret_key_like_everything_else():
+    result = manage("makemigrations", "--check", "--dry-run", env=production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_schema_mode_without_a_secret_key_gets_a_random_one_never_the_public_dev_key(monkeypatch):
+    env = {"DEBUG": "false", "SECRET_KEY": None, "SCHEMA_MODE": "true"}
+    first = settings_from_env(monkeypatch, **env)
+    second = settings_from_env(monkeypatch, **env)
+    debug = settings_from_env(monkeypatch, DEBUG="true", SECRET_KEY=None, SCHEMA_MODE=None)
+    assert len(first.SECRET_KEY) >= 50 and first.SECRET_KEY != second.SECRET_KEY
+    assert debug.SECRET_KEY not in (first.SECRET_KEY, second.SECRET_KEY)
+    assert first.SIMPLE_JWT["SIGNING_KEY"] != debug.SIMPLE_JWT["SIGNING_KEY"]
