@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,15 +12,9 @@ from rest_framework.views import APIView
 from creators import selectors, services
 from creators.models import Platform
 from creators.serializers import CreatorPostSerializer, CreatorSerializer, FiniteFloatField
+from flashlearn.openapi import paginated
+from flashlearn.pagination import paginate
 from flashlearn.throttles import UserWriteThrottle
-
-
-class CreatorPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-
-    @property
-    def max_page_size(self) -> int:  # read per request so tests can override the setting
-        return settings.CREATOR_SEARCH_MAX_PAGE_SIZE
 
 
 class PageInputSerializer(serializers.Serializer):
@@ -31,18 +24,10 @@ class PageInputSerializer(serializers.Serializer):
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
-def _page_of(name: str, item) -> serializers.Serializer:
-    return inline_serializer(name, fields={
-        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True), "results": item,
-    })
-
-
 def _paginated(request: Request, view: APIView, queryset, serialize) -> Response:
     PageInputSerializer(data=request.query_params).is_valid(raise_exception=True)
-    paginator = CreatorPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serialize(page))
+    return paginate(request, view=view, queryset=queryset, serialize=serialize,
+                    max_page_size=settings.CREATOR_SEARCH_MAX_PAGE_SIZE)
 
 
 class CreatorSearchApi(APIView):
@@ -73,7 +58,7 @@ class CreatorSearchApi(APIView):
                 raise serializers.ValidationError({"max_engagement": ["Must be at least min_engagement."]})
             return attrs
 
-    @extend_schema(parameters=[InputSerializer], responses=_page_of("CreatorPage", CreatorSerializer(many=True)))
+    @extend_schema(parameters=[InputSerializer], responses=paginated(CreatorSerializer, name="CreatorPage"))
     def get(self, request: Request) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -125,8 +110,7 @@ class CreatorUnlockApi(APIView):
 
 
 class UnlockedCreatorsApi(APIView):
-    @extend_schema(parameters=[PageInputSerializer], responses=_page_of("UnlockedCreatorPage",
-                                                                         CreatorSerializer(many=True)))
+    @extend_schema(parameters=[PageInputSerializer], responses=paginated(CreatorSerializer, name="UnlockedCreatorPage"))
     def get(self, request: Request) -> Response:
         queryset = selectors.unlocked_creators(user=request.user)
         return _paginated(request, self, queryset, lambda page: CreatorSerializer(page, many=True).data)
@@ -163,15 +147,12 @@ class CreditsApi(APIView):
         balance_after = serializers.IntegerField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(parameters=[PageInputSerializer], responses=inline_serializer("Credits", fields={
-        "balance": serializers.IntegerField(), "unlock_price": serializers.IntegerField(),
-        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True), "results": LedgerOutputSerializer(many=True)}))
+    @extend_schema(parameters=[PageInputSerializer], responses=paginated(
+        LedgerOutputSerializer, name="Credits",
+        before={"balance": serializers.IntegerField(), "unlock_price": serializers.IntegerField()}))
     def get(self, request: Request) -> Response:
-        PageInputSerializer(data=request.query_params).is_valid(raise_exception=True)
-        paginator = CreatorPagination()
-        page = paginator.paginate_queryset(selectors.credit_ledger(user=request.user), request, view=self)
-        response = paginator.get_paginated_response(self.LedgerOutputSerializer(page, many=True).data)
+        response = _paginated(request, self, selectors.credit_ledger(user=request.user),
+                              lambda page: self.LedgerOutputSerializer(page, many=True).data)
         response.data = {
             "balance": selectors.credit_balance(user=request.user),
             "unlock_price": settings.CREATOR_UNLOCK_PRICE,

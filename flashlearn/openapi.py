@@ -335,9 +335,10 @@ def document_operations(result: dict, generator, request, public) -> dict:
     return result
 
 
-def paginated(serializer, *, name: str, count: bool = True):
-    """The response of a list view that pages by hand (an APIView calling a paginator): the
-    `{count, next, previous, results}` envelope of API.md, not a bare array."""
+def paginated(serializer, *, name: str, count: bool = True, before: dict | None = None):
+    """The response of a list view that pages by hand (an APIView calling flashlearn.pagination):
+    the `{count, next, previous, results}` envelope of API.md, not a bare array; `count=False` for
+    cursor pages; `before`: fields the answer carries ahead of the page (the credits balance)."""
     from drf_spectacular.utils import inline_serializer
     from rest_framework import serializers
 
@@ -348,7 +349,7 @@ def paginated(serializer, *, name: str, count: bool = True):
     }
     if count:
         fields = {"count": serializers.IntegerField(help_text="Items on all pages."), **fields}
-    return inline_serializer(name=name, fields=fields)
+    return inline_serializer(name=name, fields={**(before or {}), **fields})
 
 
 # --- Wire shapes (flashlearn/wire.py) as serializers, for the schema only ------------------------

@@ -7,11 +7,11 @@ from typing import Annotated, NotRequired
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flashlearn.openapi import paginated, serializer_for
+from flashlearn.pagination import envelope, paginate
 from flashlearn.throttles import UserWriteThrottle
 from flashlearn.wire import Doc, OneOf
 from messaging import selectors, services
@@ -46,12 +46,6 @@ def session_out(session: LiveSession) -> SessionOut:
     return out
 
 
-class SessionPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-
 class LiveSessionListCreateApi(APIView):
     throttle_classes = [UserWriteThrottle]
     throttle_scope = "session_create"  # POST only: the list is a read
@@ -76,9 +70,7 @@ class LiveSessionListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.session_list_for_user(user=request.user, status=filters.validated_data.get("status"))
-        paginator = SessionPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([session_out(s) for s in page])
+        return paginate(request, view=self, queryset=qs, serialize=lambda page: [session_out(s) for s in page])
 
     @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
     def post(self, request):
@@ -177,11 +169,7 @@ class LiveSessionMessagesApi(APIView):
             OpenApiParameter("before", int, description="only messages with a smaller id"),
             OpenApiParameter("limit", int, description="page size, capped at MESSAGING_HISTORY_MAX_PAGE_SIZE"),
         ],
-        responses=inline_serializer(
-            "MessagePage",
-            {"results": MessageOutputSerializer(many=True), "next": serializers.URLField(allow_null=True),
-             "previous": serializers.URLField(allow_null=True)},
-        ),
+        responses=paginated(MessageOutputSerializer, name="MessagePage", count=False),
     )
     def get(self, request, session_id: int):
         filters = self.FilterSerializer(data=request.query_params)
@@ -201,7 +189,7 @@ class LiveSessionMessagesApi(APIView):
             next_url = f"{base}?after={results[-1]['id']}&limit={limit}"
         if page.has_older and results:
             prev_url = f"{base}?before={results[0]['id']}&limit={limit}"
-        return Response({"results": results, "next": next_url, "previous": prev_url})
+        return Response(envelope(results, next_url=next_url, previous_url=prev_url))
 
 
 class MessageCreateApi(APIView):
