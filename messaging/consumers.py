@@ -17,6 +17,7 @@ import logging
 import uuid
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -28,6 +29,7 @@ from flashlearn.rates import TokenBucket
 from messaging import events, selectors, services
 from messaging import presence as presence_store
 from messaging.db_executor import database_calls, db
+from messaging.group_commit import group_commit
 from messaging.hub import encode, hub
 from messaging.transport import direct_writer, transport_backlog
 
@@ -40,6 +42,8 @@ CLOSE_TRY_AGAIN = 1013  # the database is unavailable: reconnect later
 CLOSE_INTERNAL_ERROR = 1011  # the server failed unexpectedly
 # A frame larger than any valid one (a 4,000-character body, JSON-escaped) is refused unparsed.
 MAX_FRAME_CHARS = 64 * 1024
+# message.send frames one socket may have waiting for their commit before it stops reading frames.
+MAX_SENDS_IN_FLIGHT = 100
 
 
 async def group_send(session_id: int, event: dict) -> None:
@@ -57,6 +61,16 @@ async def send_presence_delta(session_id: int, joined: list[dict], left: list[di
 class LiveSessionConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None  # events come through the hub
 
+    async def dispatch(self, message):
+        """channels' dispatch without its `close_old_connections` before every frame: that runs on
+        the process's one shared thread (so every inbound frame of every socket queued there, behind
+        SQLite's calls too), and this consumer never touches that thread's connection: its database
+        calls run through messaging.db_executor, which closes what it used itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     # --- lifecycle ----------------------------------------------------------------------
 
     async def connect(self):
@@ -69,6 +83,8 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         self.direct = None
         self.writing = False  # the write loop holds a frame it has not handed to the server yet
         self.tasks: list[asyncio.Task] = []
+        self.send_slots = asyncio.Semaphore(MAX_SENDS_IN_FLIGHT)
+        self.sending: set[asyncio.Task] = set()  # sends waiting for their group commit
         self.presence_entry: str | None = None
         # message.new frames sent outside the hub's in-order stream (replay, resync, a retry's ack):
         # {message id: seq}; the hub's copy of these is skipped, so each message is sent once.
@@ -317,22 +333,44 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         about = {"client_id": data["client_id"]} if isinstance(data.get("client_id"), str) else {}
         try:
             await handler(data)
-        except DomainError as exc:
+        except Exception as exc:
+            self.push_failure(exc, data["type"], about)
+
+    def push_failure(self, exc: Exception, kind: str, about: dict) -> None:
+        if isinstance(exc, DomainError):
             extra = {"fields": exc.fields} if exc.fields else {}
             self.push_error(exc.code, exc.message, **extra, **about)
-        except (OperationalError, InterfaceError):
+        elif isinstance(exc, (OperationalError, InterfaceError)):
             retry_after = max(1, round(database_calls().retry_after()))
             self.push_error("service_unavailable", "The database is unavailable; retry.", retry_after=retry_after,
                             **about)
-        except Exception:
-            logger.exception("websocket frame failed", extra={"type": data["type"]})
+        else:
+            logger.error("websocket frame failed", exc_info=exc, extra={"type": kind})
             self.push_error("server_error", "The frame could not be processed.", **about)
 
     async def on_message_send(self, data: dict):
-        message, created = await db(
-            services.message_send,
-            user=self.user, session_id=self.session_id, body=data.get("body"), client_id=data.get("client_id"),
-        )
+        """Queued for the session's group commit; this socket reads its next frame meanwhile (at
+        most MAX_SENDS_IN_FLIGHT queued, then it waits). The ack is the hub's copy, after commit."""
+        await self.send_slots.acquire()
+        try:
+            future = group_commit().submit(user=self.user, session_id=self.session_id, body=data.get("body"),
+                                           client_id=data.get("client_id"))
+        except BaseException:
+            self.send_slots.release()
+            raise
+        about = {"client_id": data["client_id"]} if isinstance(data.get("client_id"), str) else {}
+        task = asyncio.ensure_future(self.finish_send(future, about))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def finish_send(self, future: asyncio.Future, about: dict) -> None:
+        try:
+            message, created = await future
+        except Exception as exc:
+            self.push_failure(exc, "message.send", about)
+            return
+        finally:
+            self.send_slots.release()
         if not created and not self.was_sent(message.pk, message.seq):
             # A retry whose first ack this socket has not had: acknowledge it here, once (the
             # broadcast's copy is then skipped); one it already had is not acknowledged again.

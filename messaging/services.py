@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flashlearn.errors import Conflict, InvalidInput, NotFound
+from flashlearn.errors import Conflict, DomainError, InvalidInput, NotFound
 from messaging import events
 from messaging.models import CLIENT_ID_MAX, MESSAGE_BODY_MAX, LiveSession, Membership, Message, new_invite_code
 from messaging.selectors import (
@@ -195,6 +197,125 @@ def message_send(*, user, session_id: int, body, client_id=None) -> tuple[Messag
             raise
         return existing, False
     return message, True
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One `message.send` waiting in a group commit (see message_send_many)."""
+
+    user: object
+    session_id: int
+    body: object
+    client_id: object = None
+
+
+def message_send_many(*, requests: list[SendRequest],
+                      announce: Callable[[list[dict]], None] | None = None) -> list[tuple[Message, bool] | Exception]:
+    """Store several sends in one transaction; per request, what message_send would have returned
+    ((message, created)) or the domain error it would have raised, in the order given.
+
+    The websocket consumers' group commit (messaging/group_commit.py): N concurrent sends cost one
+    transaction, one row lock per session and one INSERT instead of N of each. Each session's
+    `last_seq` moves once, by the number of new rows, under its row lock (sessions in id order), so
+    seqs stay gapless and commit in order, also against other processes and Message.save().
+    A request never shares a domain error with another; a database error fails the whole batch
+    (nothing of it is stored). A client_id raced in by someone else since we looked (an
+    IntegrityError) sends the batch through message_send one request at a time, which resolves it.
+    The broadcasts go out after commit, in seq order: `announce(events)` once (default: each event
+    to its session's group).
+    """
+    results: list = [None] * len(requests)
+    cleaned: dict[int, SendRequest] = {}
+    for index, request in enumerate(requests):
+        try:
+            cleaned[index] = SendRequest(request.user, request.session_id, clean_body(request.body),
+                                         clean_client_id(request.client_id))
+        except DomainError as exc:
+            results[index] = exc
+    by_session: dict[int, list[int]] = {}
+    for index, request in cleaned.items():
+        by_session.setdefault(request.session_id, []).append(index)
+    try:
+        with transaction.atomic():
+            stored = []
+            for session_id in sorted(by_session):
+                stored += _store_batch(session_id, [(i, cleaned[i]) for i in by_session[session_id]], results)
+            if stored:
+                payloads = [{"type": "message.new", "message": events.message_payload(m)} for m in stored]
+                transaction.on_commit(lambda: (announce or _broadcast_each)(payloads))
+    except IntegrityError:
+        return [_one(cleaned[i]) if i in cleaned else results[i] for i in range(len(requests))]
+    return results
+
+
+def _broadcast_each(payloads: list[dict]) -> None:
+    for event in payloads:
+        events.group_send_now(event["message"]["session"], event)
+
+
+def _one(request: SendRequest):
+    try:
+        return message_send(user=request.user, session_id=request.session_id, body=request.body,
+                            client_id=request.client_id)
+    except DomainError as exc:
+        return exc
+
+
+def _store_batch(session_id: int, batch: list[tuple[int, SendRequest]], results: list) -> list[Message]:
+    """Store one session's part of a batch (inside the caller's transaction); fills `results`."""
+    if not id_in_range(session_id):
+        for index, _ in batch:
+            results[index] = NotFound("Live session not found.")
+        return []
+    members = set(Membership.objects.filter(session_id=session_id, user_id__in={r.user.pk for _, r in batch})
+                  .values_list("user_id", flat=True))
+    keys = {r.client_id for _, r in batch if r.client_id is not None}
+    known = {(m.author_id, m.client_id): m for m in Message.objects.select_related("author").filter(
+        session_id=session_id, client_id__in=keys)} if keys else {}
+    now = timezone.now()
+    rows: list[Message] = []
+    owners: list[int] = []
+    repeats: list[tuple[int, Message]] = []  # the same client_id twice in this batch: the first one's row
+    for index, request in batch:
+        key = (request.user.pk, request.client_id)
+        if request.user.pk not in members:
+            results[index] = NotFound("Live session not found.")
+        elif key in known:
+            if known[key].pk is None:
+                repeats.append((index, known[key]))
+            else:
+                results[index] = (known[key], False)
+        else:
+            message = Message(session_id=session_id, author=request.user, body=request.body,
+                              client_id=request.client_id, created_at=now)
+            rows.append(message)
+            owners.append(index)
+            if request.client_id is not None:
+                known[key] = message
+    if not rows:
+        return []
+    # One statement moves the counter and takes the row lock until commit. An ended (or deleted)
+    # session matches nothing: its senders get what message_send would have said.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {LiveSession._meta.db_table} SET last_seq = last_seq + %s "
+                       f"WHERE id = %s AND status <> %s RETURNING last_seq",
+                       [len(rows), session_id, LiveSession.Status.ENDED])
+        row = cursor.fetchone()
+    if row is None:
+        error = SessionEnded() if LiveSession.objects.filter(pk=session_id).exists() else NotFound(
+            "Live session not found.")
+        for index in owners + [i for i, _ in repeats]:
+            results[index] = error
+        return []
+    first_seq = row[0] - len(rows) + 1
+    for offset, message in enumerate(rows):
+        message.seq = first_seq + offset
+    Message.objects.bulk_create(rows)
+    for index, message in zip(owners, rows, strict=True):
+        results[index] = (message, True)
+    for index, message in repeats:
+        results[index] = (message, False)
+    return rows
 
 
 def _message_by_client_id(*, user, session_id: int, client_id: str) -> Message | None:

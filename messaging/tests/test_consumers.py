@@ -518,7 +518,7 @@ async def test_failed_send_error_names_its_client_id_and_fails_fast_while_down(p
     calls = []
 
     def down(**kwargs):
-        calls.append(kwargs["client_id"])
+        calls.append([r.client_id for r in kwargs["requests"]])
         raise OperationalError("connection refused")
 
     from messaging.hub import hub
@@ -526,14 +526,14 @@ async def test_failed_send_error_names_its_client_id_and_fails_fast_while_down(p
     comm = await connect(people["member"], people["session"].pk)
     while hub().sessions[people["session"].pk].pending is not None:  # the hub's own first read is done
         await asyncio.sleep(0.01)
-    monkeypatch.setattr(services, "message_send", down)
+    monkeypatch.setattr(services, "message_send_many", down)
     await comm.send_json_to({"type": "message.send", "body": "a", "client_id": "first"})
     first = await frame_of(comm, "error")
     await comm.send_json_to({"type": "message.send", "body": "b", "client_id": "second"})
     second = await frame_of(comm, "error")
     assert (first["code"], first["client_id"]) == ("service_unavailable", "first") and first["retry_after"] >= 1
     assert (second["code"], second["client_id"]) == ("service_unavailable", "second")
-    assert calls == ["first"]  # the second failed at once: the database was known to be down
+    assert calls == [["first"]]  # the second failed at once: the database was known to be down
     await comm.disconnect()
 
 
