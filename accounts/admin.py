@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin
@@ -5,13 +7,16 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts import services
 from accounts.admin_login import LockoutAdminAuthenticationForm
 from accounts.models import AuthEvent, Profile, User
 from accounts.stats import stats_read
+from flashlearn.admin_numbers import StaffNumber, changelist_url
 from flashlearn.admin_pages import short_time, truncated
 
 # The admin signs in through the API's lockout and audit trail (accounts.admin_login).
@@ -156,9 +161,11 @@ class UserAdmin(DjangoUserAdmin):
             ((reverse(f"admin:{name}_changelist"), lookup, obj.pk, label) for label, name, lookup in links),
         )
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        Profile.objects.get_or_create(user=obj)
+    def save_related(self, request, form, formsets, change):
+        """Every user has a profile: the inline's, when staff filled it in, else the service makes
+        one (creating it before the inline saved made the inline's insert a duplicate: a 500)."""
+        super().save_related(request, form, formsets, change)
+        services.profile_ensure(user=form.instance)
 
 
 @admin.register(AuthEvent)
@@ -173,6 +180,13 @@ class AuthEventAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in AuthEvent._meta.fields]
 
     change_list_template = "admin/accounts/authevent/change_list.html"
+
+    def staff_numbers(self) -> list[StaffNumber]:
+        """On the admin index (flashlearn/admin_numbers.py)."""
+        hour_ago = timezone.now() - timedelta(hours=1)
+        failed = AuthEvent.objects.filter(kind=AuthEvent.Kind.LOGIN_FAILED, created_at__gte=hour_ago).count()
+        return [StaffNumber("Sign-in failures in the last hour", failed,
+                            changelist_url(AuthEvent, kind__exact="login_failed", created_at__gte=hour_ago))]
 
     @admin.display(description=_("email"), ordering="email")
     def short_email(self, obj: AuthEvent):

@@ -16,7 +16,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.request_meta import RequestMeta
-from accounts.stats import CACHE_ERRORS, cache_incr, stat_incr
+from accounts.stats import stat_incr
+from flashlearn.counters import CACHE_ERRORS, cache_incr
 
 # DRF imports this module while `rest_framework.views` is still loading (DEFAULT_AUTHENTICATION_CLASSES),
 # and flashlearn.errors imports from that module: everything that reaches it is imported lazily below.

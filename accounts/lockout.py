@@ -21,7 +21,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.errors import LockedOut, ProtectionUnavailable, SignupThrottled
-from accounts.stats import CACHE_ERRORS, cache_decr, cache_incr, stat_incr
+from accounts.stats import stat_incr
+from flashlearn.counters import CACHE_ERRORS, cache_decr, cache_incr
 from flashlearn.rates import parse_rate
 from flashlearn.throttles import window_hit
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from calendars import services
 from calendars.models import CalendarConnection, CalendarSyncState, PushChannel
+from flashlearn.admin_numbers import StaffNumber, changelist_url
 from flashlearn.admin_pages import ReadOnlyPageMixin, short_time, truncated
 from flashlearn.errors import DomainError
 
@@ -43,6 +47,21 @@ class CalendarConnectionAdmin(ReadOnlyPageMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user").annotate(_event_count=Count("events"))
+
+    def staff_numbers(self) -> list[StaffNumber]:
+        """On the admin index (flashlearn/admin_numbers.py)."""
+        connections = CalendarConnection.objects
+        needs_reauth = CalendarConnection.Status.NEEDS_REAUTH
+        hour_ago = timezone.now() - timedelta(hours=1)
+        return [
+            StaffNumber("Calendars needing reconnection", connections.filter(status=needs_reauth).count(),
+                        changelist_url(CalendarConnection, status__exact=needs_reauth)),
+            StaffNumber("Calendars failing to sync",
+                        connections.filter(Q(consecutive_failures__gt=0) | Q(status="error")).count(),
+                        changelist_url(CalendarConnection, consecutive_failures__gt=0)),
+            StaffNumber("Calendar syncs in the last hour", connections.filter(last_synced_at__gte=hour_ago).count(),
+                        changelist_url(CalendarConnection, last_synced_at__gte=hour_ago)),
+        ]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -7,13 +7,16 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Sum
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from creators import selectors, services
 from creators.analysis import pipeline
 from creators.models import Creator, CreatorPost, CreditAccount, CreditLedger, Unlock
+from flashlearn.admin_numbers import StaffNumber, changelist_url
 from flashlearn.admin_pages import short_time, truncated
 from flashlearn.errors import DomainError
 
@@ -221,6 +224,13 @@ class CreditLedgerAdmin(admin.ModelAdmin):
     list_select_related = ["user", "creator"]
     change_list_template = "admin/creators/creditledger/change_list.html"
     view_fields = ["user", "delta", "reason", "note", "creator", "actor", "balance_after", "created_at"]
+
+    def staff_numbers(self) -> list[StaffNumber]:
+        """On the admin index (flashlearn/admin_numbers.py)."""
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        granted = CreditLedger.objects.filter(reason=CreditLedger.Reason.GRANT, created_at__gte=today)
+        return [StaffNumber("Credits granted today", granted.aggregate(total=Sum("delta"))["total"] or 0,
+                            changelist_url(CreditLedger, reason__exact="grant", created_at__gte=today))]
 
     @admin.display(description="note")
     def short_note(self, obj) -> str:

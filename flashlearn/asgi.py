@@ -18,7 +18,7 @@ except ImproperlyConfigured as exc:  # one line for the operator, not a tracebac
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
 
-from accounts.websocket import TokenAuthMiddleware  # noqa: E402
+from accounts.interface import TokenAuthMiddleware  # noqa: E402
 from flashlearn.origins import WebsocketOriginValidator  # noqa: E402
 from flashlearn.request_limits import BodySizeLimit  # noqa: E402
 from flashlearn.routing import websocket_router  # noqa: E402

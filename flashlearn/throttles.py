@@ -7,7 +7,7 @@ Only writes are counted: unsafe methods, or the view's `throttle_methods` when i
 in the API.md error shape (flashlearn.errors).
 
 Counters are fixed windows (`window_hit`, also behind accounts' signup limit) kept with the
-cache's atomic increment (accounts.stats.cache_incr),
+cache's atomic increment (flashlearn.counters.cache_incr),
 so with Redis every worker shares them and two concurrent requests cannot both take the last
 slot. An unreachable cache raises redis' ConnectionError, which flashlearn.errors turns into
 the 503 `cache_unavailable` every other cache outage gets.
@@ -21,7 +21,7 @@ import time
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
-from accounts.stats import cache_incr
+from flashlearn.counters import cache_incr
 from flashlearn.rates import parse_rate
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

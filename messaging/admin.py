@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 
+from flashlearn.admin_numbers import StaffNumber, changelist_url
 from flashlearn.admin_pages import short_time, truncated
 from messaging.models import LiveSession, Membership, Message
 
@@ -29,7 +28,13 @@ class LiveSessionAdmin(admin.ModelAdmin):
     managed_fields = ["host", "status", "scheduled_for", "started_at", "ended_at", "created_at", "updated_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.managed_fields, "captions"] if obj is not None else ["captions"]
+        # transcription extends this page with the session's captions (transcription/admin.py)
+        return list(self.managed_fields) if obj is not None else []
+
+    def staff_numbers(self) -> list[StaffNumber]:
+        """On the admin index (flashlearn/admin_numbers.py)."""
+        live = LiveSession.objects.filter(status=LiveSession.Status.LIVE).count()
+        return [StaffNumber("Live sessions now", live, changelist_url(LiveSession, status__exact="live"))]
 
     @admin.display(description="title", ordering="title")
     def short_title(self, obj) -> str:
@@ -56,18 +61,6 @@ class LiveSessionAdmin(admin.ModelAdmin):
     @admin.display(description="members", ordering="_member_count")
     def member_count(self, obj) -> int:
         return obj._member_count
-
-    @admin.display(description="captions (latest 50 transcribed sentences)")
-    def captions(self, obj):
-        from transcription.selectors import live_session_captions
-
-        segments = live_session_captions(session_id=obj.pk, limit=50) if obj.pk else []
-        if not segments:
-            return "-"
-        return format_html_join(
-            mark_safe("<br>"), "[{}-{} s] {}: {}",
-            ((f"{s.start:.1f}", f"{s.end:.1f}", s.speaker or "unknown", s.text) for s in segments),
-        )
 
 
 class DeletedFilter(admin.SimpleListFilter):

@@ -37,7 +37,7 @@ def live_session_id(stream: str) -> int | None:
 def session_role(*, user, session_id: int) -> str | None:
     """The messaging app's answer: "host", "participant" or None. Imported late (messaging is optional here)."""
     try:
-        from messaging.selectors import session_role as messaging_session_role
+        from messaging.interface import session_role as messaging_session_role
     except ImportError:
         logger.warning("messaging.selectors.session_role is missing: live-session streams are refused")
         return None
@@ -82,7 +82,7 @@ def stream_is_live(*, user, stream: str) -> bool:
     session_id = live_session_id(stream)
     if session_id is None or user is None or not user.is_authenticated:
         return False
-    from messaging.selectors import membership_get
+    from messaging.interface import membership_get
 
     try:
         membership = membership_get(user=user, session_id=session_id)

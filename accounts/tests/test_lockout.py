@@ -116,7 +116,7 @@ def test_counters_live_in_redis(settings):
 
 @pytest.mark.redis
 def test_redis_counter_gets_its_expiry_atomically(settings):
-    from accounts.stats import cache_incr
+    from flashlearn.counters import cache_incr
 
     assert [cache_incr("accounts:test:counter", timeout=120) for _ in range(3)] == [1, 2, 3]
     client = redis_client()
