@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from transcription import access, services, status
+from transcription import access, services
+from transcription import runtime as runtime_module
 from transcription.errors import CLOSE_BAD_STREAM, CLOSE_FORBIDDEN, CLOSE_UNAVAILABLE
 from transcription.models import SpeakerGrant, TranscriptSegment
 from transcription.tests.conftest import connect, make_user, token_for
@@ -11,12 +12,14 @@ from transcription.tests.conftest import connect, make_user, token_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def roles(monkeypatch):
-    """messaging.selectors.session_role's contract, as a table: {(user_id, session_id): role}."""
-    table = {}
-    monkeypatch.setattr(access, "session_role", lambda *, user, session_id: table.get((user.pk, session_id)))
-    return table
+def live_session(host, *participants) -> str:
+    """A real live session (messaging's services) with `participants` joined: its stream's name."""
+    from messaging import services as messaging_services
+
+    session = messaging_services.live_session_create(host=host, title="Captions")
+    for participant in participants:
+        messaging_services.live_session_join(user=participant, session_id=session.pk, invite_code=session.invite_code)
+    return f"live-session-{session.pk}"
 
 
 def test_user_stream_is_the_owners_alone(user):
@@ -28,26 +31,9 @@ def test_user_stream_is_the_owners_alone(user):
     assert not access.can_listen(user=user, stream="lobby")
 
 
-def test_live_session_host_speaks_participants_need_a_grant(user, roles):
-    guest, outsider = make_user("guest@example.com"), make_user("out@example.com")
-    roles[(user.pk, 7)], roles[(guest.pk, 7)] = "host", "participant"
-    stream = "live-session-7"
-    assert access.can_speak(user=user, stream=stream)
-    assert access.can_listen(user=guest, stream=stream) and not access.can_speak(user=guest, stream=stream)
-    assert not access.can_listen(user=outsider, stream=stream)
-
-    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
-    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
-    assert SpeakerGrant.objects.filter(stream=stream).count() == 1
-    assert access.can_speak(user=guest, stream=stream)
-    services.speaker_revoke(actor=user, stream=stream, user_id=guest.pk)
-    assert not access.can_speak(user=guest, stream=stream)
-
-
-def test_only_the_host_grants(api_client, user, roles):
+def test_only_the_host_grants(api_client, user):
     guest = make_user("guest@example.com")
-    roles[(user.pk, 3)], roles[(guest.pk, 3)] = "host", "participant"
-    url = reverse("transcription-speakers", kwargs={"stream": "live-session-3"})
+    url = reverse("transcription-speakers", kwargs={"stream": live_session(user, guest)})
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(guest)}")
     response = api_client.post(url, {"user": guest.pk}, format="json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "stream_forbidden"
@@ -149,20 +135,20 @@ async def make_user_async(email):
 
 def test_live_session_roles_come_from_messaging(user):
     """The real messaging rows: host speaks, a joined participant listens and speaks once granted."""
-    from messaging import services as messaging_services
-
     guest, outsider = make_user("guest@example.com"), make_user("out@example.com")
-    session = messaging_services.live_session_create(host=user, title="Captions")
-    messaging_services.live_session_join(user=guest, session_id=session.pk, invite_code=session.invite_code)
-    stream = f"live-session-{session.pk}"
+    stream = live_session(user, guest)
     assert access.can_speak(user=user, stream=stream)
     assert access.can_listen(user=guest, stream=stream) and not access.can_speak(user=guest, stream=stream)
     assert not access.can_listen(user=outsider, stream=stream)
     services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
+    services.speaker_grant(actor=user, stream=stream, user_id=guest.pk)
+    assert SpeakerGrant.objects.filter(stream=stream).count() == 1
     assert access.can_speak(user=guest, stream=stream)
     with pytest.raises(Exception) as refused:
         services.speaker_grant(actor=guest, stream=stream, user_id=outsider.pk)
     assert getattr(refused.value, "code", None) == "stream_forbidden"
+    services.speaker_revoke(actor=user, stream=stream, user_id=guest.pk)
+    assert not access.can_speak(user=guest, stream=stream)
 
 
 def test_admin_links_live_session_captions(client, user):
@@ -206,7 +192,7 @@ def test_status_sums_processes_through_redis(settings):
     try:
         current = engine_status()
         assert current["processes"] == 2  # this one (fresh local counts) and "elsewhere"; "gone" is stale
-        local = status.clients
+        local = runtime_module.current().clients
         assert current["clients"]["speakers"] == 2 + local["speakers"]
         assert current["clients"]["status"] == 1 + local["status"]
         assert client.hget(f"{settings.REDIS_PREFIX}:transcription:procs", "gone:2") is None
