@@ -56,8 +56,11 @@ run: migrate
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff; the app boundaries (.importlinter); types of services, selectors and public modules (pyproject.toml)
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	SCHEMA_MODE=true $(PY) manage.py makemigrations --check --dry-run
 
 bench: migrate

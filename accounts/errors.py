@@ -26,7 +26,7 @@ class EmailTaken(Conflict):
     code = "email_taken"
     message = "An account with this email address already exists."
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(fields={"email": ["An account with this email address already exists."]})
 
 

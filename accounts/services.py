@@ -21,7 +21,7 @@ from accounts import lockout
 from accounts.errors import EmailTaken, ExternalEmailConflict, InvalidCredentials, TokenExpired, TokenInvalid
 from accounts.models import AuthEvent, Profile, User
 from accounts.request_meta import RequestMeta
-from accounts.stats import CACHE_ERRORS, stat_incr
+from accounts.stats import stat_incr
 from accounts.tokens import (
     SESSION_CLAIM,
     ExternalClaims,
@@ -32,6 +32,7 @@ from accounts.tokens import (
     token_pair_issue,
     token_version_of,
 )
+from flashlearn.counters import CACHE_ERRORS
 from flashlearn.errors import InvalidInput
 
 logger = logging.getLogger("accounts")
@@ -60,7 +61,7 @@ def _password_check(password: str, *, user: User, field: str) -> None:
         raise InvalidInput(fields={field: list(exc.messages)}) from None
 
 
-def user_signup(*, email: str, password: str, display_name: str = "", meta: RequestMeta) -> tuple[User, dict]:
+def user_signup(*, email: str, password: str, display_name: str = "", meta: RequestMeta) -> tuple[User, dict[str, str]]:
     """Create an account and sign it in. Throttled per IP before anything else is done.
 
     Two concurrent sign-ups of one address: the database's unique constraint decides, and the
@@ -108,7 +109,7 @@ def password_authenticate(*, email: str, password: str, meta: RequestMeta, detai
     return user
 
 
-def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, dict]:
+def user_login(*, email: str, password: str, meta: RequestMeta) -> tuple[User, dict[str, str]]:
     """Check the password and issue tokens. A locked email or IP is refused before any hashing.
 
     A PBKDF2 (or outdated Argon2) hash is upgraded to the current hasher by Django on success.
@@ -160,7 +161,7 @@ def token_refresh(*, refresh: str, meta: RequestMeta) -> dict[str, str]:
         else:
             BlacklistedToken.objects.create(token=outstanding)
             tokens = token_pair_issue(user, session_id=session_id)
-    if reused and _reuse_within_grace(blacklisted, user=user, session_id=session_id):
+    if blacklisted is not None and _reuse_within_grace(blacklisted, user=user, session_id=session_id):
         auth_event_record(kind=AuthEvent.Kind.TOKEN_REUSED, meta=meta, user=user, detail="within grace: kept")
         raise TokenInvalid()
     if reused:
@@ -287,10 +288,10 @@ def external_user_sync(*, claims: ExternalClaims, meta: RequestMeta | None = Non
     except CACHE_ERRORS:  # the cache only saves writes: without it, sync on every request
         cached = None
     if cached and cached.get("fingerprint") == claims.fingerprint:
-        user = User.objects.filter(pk=cached["user_id"]).first()
-        if user is not None and user.is_active:
+        known: User | None = User.objects.filter(pk=cached["user_id"]).first()
+        if known is not None and known.is_active:
             stat_incr("external_sync_hit")
-            return user
+            return known
     stat_incr("external_sync_miss")
     user, created = _external_user_upsert(claims)
     if not user.is_active:

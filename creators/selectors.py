@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -41,6 +41,12 @@ from creators.models import (
     CreditLedger,
     Unlock,
 )
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from accounts.interface import User
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +86,10 @@ class SearchDocument(Expression):
 
     output_field = SearchVectorField()
 
-    def as_sql(self, compiler, connection):
+    # Django's own expressions (Col, say) return their params as a list; django-stubs says tuple.
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
         alias = compiler.query.get_initial_alias()
         return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name(SEARCH_DOCUMENT_COLUMN)}", []
 
@@ -97,7 +106,7 @@ def search_terms(q: str) -> list[str]:
     return [t.lower() for t in _TERM_RE.findall(q)][:MAX_TERMS]
 
 
-def with_unlock_state(qs: QuerySet[Creator], *, user) -> QuerySet[Creator]:
+def with_unlock_state(qs: QuerySet[Creator], *, user: User) -> QuerySet[Creator]:
     """Annotate `unlocked_at` (None while locked) for `user`, in the same query."""
     unlocked = Unlock.objects.filter(user=user, creator=OuterRef("pk")).values("created_at")[:1]
     return qs.annotate(unlocked_at=Subquery(unlocked))
@@ -142,7 +151,7 @@ def _text_search(qs: QuerySet[Creator], q: str) -> QuerySet[Creator]:
     )
 
 
-def creator_search(*, user, filters: SearchFilters) -> QuerySet[Creator]:
+def creator_search(*, user: User, filters: SearchFilters) -> QuerySet[Creator]:
     qs = Creator.objects.all()
     if filters.platform:
         qs = qs.filter(platform=filters.platform)
@@ -173,7 +182,7 @@ def creator_search(*, user, filters: SearchFilters) -> QuerySet[Creator]:
     return with_unlock_state(qs, user=user).order_by(*order_by)
 
 
-def creator_get(*, user, creator_id: int) -> Creator:
+def creator_get(*, user: User, creator_id: int) -> Creator:
     creator = with_unlock_state(Creator.objects.filter(pk=creator_id), user=user).first()
     if creator is None:
         raise CreatorNotFound()
@@ -184,17 +193,17 @@ def creator_recent_posts(*, creator: Creator, limit: int = 12) -> list[CreatorPo
     return list(creator.posts.order_by("-posted_at", "-id")[:limit])
 
 
-def unlocked_creators(*, user) -> QuerySet[Creator]:
+def unlocked_creators(*, user: User) -> QuerySet[Creator]:
     return with_unlock_state(Creator.objects.filter(unlocks__user=user), user=user).order_by(
         F("unlocked_at").desc(), "-id"
     )
 
 
-def credit_balance(*, user) -> int:
+def credit_balance(*, user: User) -> int:
     return CreditAccount.objects.filter(user=user).values_list("balance", flat=True).first() or 0
 
 
-def credit_ledger(*, user) -> QuerySet[CreditLedger]:
+def credit_ledger(*, user: User) -> QuerySet[CreditLedger]:
     return CreditLedger.objects.filter(user=user).select_related("creator").order_by("-id")
 
 
@@ -234,7 +243,7 @@ def system_stats() -> dict[str, Any]:
     A cache outage costs two aggregate queries, never the answer.
     """
     try:
-        cached = cache.get(STATS_CACHE_KEY)
+        cached: dict[str, Any] | None = cache.get(STATS_CACHE_KEY)
     except Exception:
         logger.warning("stats cache unavailable", exc_info=True)
         cached = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,6 +19,9 @@ from django.db import IntegrityError, transaction
 from creators.errors import CreatorNotFound, InsufficientCredits
 from creators.models import Creator, CreditAccount, CreditLedger, Unlock
 from flashlearn.errors import DomainError
+
+if TYPE_CHECKING:
+    from accounts.interface import User
 
 MAX_BALANCE = 2**31 - 1  # CreditAccount.balance and the ledger are IntegerFields
 
@@ -29,14 +33,14 @@ class UnlockResult:
     balance: int
 
 
-def _locked_account(user) -> CreditAccount:
+def _locked_account(user: User) -> CreditAccount:
     # get_or_create survives the insert race itself (IntegrityError → get); then lock the row.
     CreditAccount.objects.get_or_create(user=user)
     return CreditAccount.objects.select_for_update().get(user=user)
 
 
 def _apply(account: CreditAccount, *, delta: int, reason: str, note: str = "", creator: Creator | None = None,
-           actor=None) -> CreditLedger:
+           actor: User | None = None) -> CreditLedger:
     """Change a locked account's balance and record it; the caller holds the lock and the transaction."""
     new_balance = account.balance + delta
     if new_balance < 0:
@@ -54,7 +58,7 @@ def _apply(account: CreditAccount, *, delta: int, reason: str, note: str = "", c
     )
 
 
-def creator_unlock(*, user, creator_id: int) -> UnlockResult:
+def creator_unlock(*, user: User, creator_id: int) -> UnlockResult:
     """Unlock a creator's contact details and analysis for `user`; free and idempotent once done."""
     # The creator first: an id beyond the column's range is simply not found here, whereas
     # `creator_id=<huge>` on the foreign key would reach the driver and overflow (a 500).
@@ -86,12 +90,12 @@ def creator_unlock(*, user, creator_id: int) -> UnlockResult:
         return UnlockResult(unlock=existing, charged=False, balance=_balance(user))
 
 
-def _balance(user) -> int:
+def _balance(user: User) -> int:
     return CreditAccount.objects.filter(user=user).values_list("balance", flat=True).first() or 0
 
 
 @transaction.atomic
-def credits_grant(*, user, amount: int, actor=None, note: str = "") -> CreditLedger:
+def credits_grant(*, user: User, amount: int, actor: User | None = None, note: str = "") -> CreditLedger:
     """Add `amount` (> 0) credits to `user`'s balance."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise DomainError("The amount must be a positive whole number.", code="invalid_amount",
@@ -106,12 +110,12 @@ UPSERT_FIELDS = [
 ]
 
 
-def creators_upsert(*, rows: Sequence[dict]) -> tuple[int, int]:
+def creators_upsert(*, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
     """Insert or update creators by (platform, handle); returns (created, updated).
 
     Rows are already validated. Fields a row leaves out keep their stored value on update.
     """
-    merged: dict[tuple[str, str], dict] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:  # the same creator twice: the later row wins, field by field
         merged.setdefault((row["platform"], row["handle"]), {}).update(row)
     if not merged:

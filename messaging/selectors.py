@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -11,21 +13,26 @@ from django.db.models.functions import Coalesce
 from flashlearn.errors import Forbidden, NotFound
 from messaging.models import LiveSession, Membership, Message
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.interface import User
+
 ID_MAX = 2**63 - 1  # ids are BigAutoField; a larger one cannot exist (and SQLite cannot bind it)
 
 
-def id_in_range(value) -> bool:
+def id_in_range(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
 
 
-def session_role(*, user, session_id: int) -> str | None:
+def session_role(*, user: User | AnonymousUser | None, session_id: int) -> str | None:
     """"host", "participant", or None when `user` is not a member or the session does not exist."""
-    if user is None or not getattr(user, "is_authenticated", False) or not id_in_range(session_id):
+    if user is None or not user.is_authenticated or not id_in_range(session_id):
         return None
     return Membership.objects.filter(session_id=session_id, user=user).values_list("role", flat=True).first()
 
 
-def membership_get(*, user, session_id: int) -> Membership:
+def membership_get(*, user: User, session_id: int) -> Membership:
     """The caller's membership, with its session; NotFound for outsiders and unknown ids alike."""
     if not id_in_range(session_id):
         raise NotFound("Live session not found.")
@@ -35,7 +42,7 @@ def membership_get(*, user, session_id: int) -> Membership:
         raise NotFound("Live session not found.") from None
 
 
-def session_get_for_host(*, user, session_id: int) -> LiveSession:
+def session_get_for_host(*, user: User, session_id: int) -> LiveSession:
     """The session if `user` hosts it; Forbidden for other members, NotFound for outsiders."""
     membership = membership_get(user=user, session_id=session_id)
     if membership.role != Membership.Role.HOST:
@@ -59,13 +66,13 @@ def session_get_joinable(*, session_id: int, invite_code: str | None = None) -> 
     return session
 
 
-def invite_code_matches(session: LiveSession, invite_code) -> bool:
+def invite_code_matches(session: LiveSession, invite_code: object) -> bool:
     if not isinstance(invite_code, str) or not invite_code:
         return False
     return secrets.compare_digest(session.invite_code.encode(), invite_code.encode())
 
 
-def _unread_subquery(user) -> Subquery:
+def _unread_subquery(user: User) -> Coalesce:
     unread = (
         Message.objects.filter(session=OuterRef("pk"), deleted_at__isnull=True, id__gt=OuterRef("my_last_read"))
         .exclude(author=user)
@@ -77,7 +84,7 @@ def _unread_subquery(user) -> Subquery:
     return Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
 
 
-def session_list_for_user(*, user, status: str | None = None) -> QuerySet[LiveSession]:
+def session_list_for_user(*, user: User, status: str | None = None) -> QuerySet[LiveSession]:
     """The caller's sessions, each annotated with `my_role` and `unread_count`."""
     mine = Membership.objects.filter(session=OuterRef("pk"), user=user)
     qs = (
@@ -101,12 +108,12 @@ def session_list_for_user(*, user, status: str | None = None) -> QuerySet[LiveSe
     return qs.order_by("-created_at", "-id")
 
 
-def session_detail_for_member(*, user, session_id: int) -> LiveSession:
+def session_detail_for_member(*, user: User, session_id: int) -> LiveSession:
     membership_get(user=user, session_id=session_id)
     return session_list_for_user(user=user).get(pk=session_id)
 
 
-def unread_count(*, user, session_id: int) -> int:
+def unread_count(*, user: User, session_id: int) -> int:
     last_read = (
         Membership.objects.filter(session_id=session_id, user=user).values_list("last_read_message_id", flat=True)
         .first()
@@ -125,7 +132,7 @@ class HistoryPage:
     has_newer: bool
 
 
-def message_history(*, user, session_id: int, after: int | None = None, before: int | None = None,
+def message_history(*, user: User, session_id: int, after: int | None = None, before: int | None = None,
                     after_seq: int | None = None, limit: int) -> HistoryPage:
     """One page of history, oldest→newest, cursored by message id (or by `seq` with `after_seq`).
 
@@ -156,7 +163,7 @@ def message_history(*, user, session_id: int, after: int | None = None, before: 
     return HistoryPage(messages=rows, has_older=has_older, has_newer=has_newer)
 
 
-def _exists(session_id: int, **filters) -> bool:
+def _exists(session_id: int, **filters: Any) -> bool:
     return Message.objects.filter(session_id=session_id, **filters).exists()
 
 
@@ -174,12 +181,12 @@ def messages_after_seq(*, session_id: int, after_seq: int, limit: int) -> list[M
     return list(rows.order_by("seq")[:limit])
 
 
-def session_last_seqs(*, session_ids) -> dict[int, int]:
+def session_last_seqs(*, session_ids: Iterable[int]) -> dict[int, int]:
     """{session id: seq of its newest message} for the given sessions (one indexed query)."""
     return dict(LiveSession.objects.filter(pk__in=list(session_ids)).values_list("pk", "last_seq"))
 
 
-def message_get_for_member(*, user, message_id: int) -> Message:
+def message_get_for_member(*, user: User, message_id: int) -> Message:
     if not id_in_range(message_id):
         raise NotFound("Message not found.")
     try:
@@ -191,7 +198,7 @@ def message_get_for_member(*, user, message_id: int) -> Message:
     return message
 
 
-def message_get_for_author(*, user, message_id: int) -> Message:
+def message_get_for_author(*, user: User, message_id: int) -> Message:
     """The message if `user` wrote it; Forbidden for other members, NotFound for outsiders."""
     message = message_get_for_member(user=user, message_id=message_id)
     if message.author_id != user.pk:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
 from transcription.access import can_listen, stream_validate
 from transcription.errors import StreamForbidden
 from transcription.models import SpeakerGrant, TranscriptSegment
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def segment_list(*, user, stream: str, after: int | None = None) -> QuerySet[TranscriptSegment]:
+    from accounts.interface import User
+
+
+def segment_list(*, user: User | AnonymousUser, stream: str, after: int | None = None) -> QuerySet[TranscriptSegment]:
     stream_validate(stream)
     if not can_listen(user=user, stream=stream):
         raise StreamForbidden()
@@ -19,7 +26,7 @@ def segment_list(*, user, stream: str, after: int | None = None) -> QuerySet[Tra
     return segments
 
 
-def speaker_list(*, user, stream: str) -> QuerySet[SpeakerGrant]:
+def speaker_list(*, user: User | AnonymousUser, stream: str) -> QuerySet[SpeakerGrant]:
     stream_validate(stream)
     if not can_listen(user=user, stream=stream):
         raise StreamForbidden()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -9,6 +11,9 @@ from flashlearn.errors import NotFound
 from transcription.access import can_grant, stream_validate
 from transcription.errors import StreamForbidden
 from transcription.models import SpeakerGrant, TranscriptSegment
+
+if TYPE_CHECKING:
+    from accounts.interface import User
 
 
 @transaction.atomic
@@ -19,7 +24,7 @@ def segment_create(*, stream: str, speaker_id: int | None, text: str, start: flo
                                             end=max(start, float(end)), seq=seq)
 
 
-def speaker_grant(*, actor, stream: str, user_id: int) -> SpeakerGrant:
+def speaker_grant(*, actor: User, stream: str, user_id: int) -> SpeakerGrant:
     """The host lets a member speak on the session's stream (idempotent)."""
     stream_validate(stream)
     if not can_grant(user=actor, stream=stream):
@@ -36,7 +41,7 @@ def speaker_grant(*, actor, stream: str, user_id: int) -> SpeakerGrant:
 
 
 @transaction.atomic
-def speaker_revoke(*, actor, stream: str, user_id: int) -> None:
+def speaker_revoke(*, actor: User, stream: str, user_id: int) -> None:
     stream_validate(stream)
     if not can_grant(user=actor, stream=stream):
         raise StreamForbidden("Only the live session's host lets members speak.")
