@@ -37,12 +37,14 @@ def _check_loopback(url: str) -> None:
 
 
 def measure(url: str, *, duration: float, connections: int = 16, headers: dict[str, str] | None = None,
-            tool: str | None = None) -> Load:
+            tool: str | None = None, cpus: str | None = None) -> Load:
+    """`cpus` (e.g. "1"): run the load generator pinned to those cores (`taskset -c`)."""
     _check_loopback(url)
     tool = tool or ("wrk" if WRK else "python")
+    pin = ["taskset", "-c", cpus] if cpus else []
     if tool == "wrk":
-        return _wrk(url, duration, connections, headers or {})
-    return _python(url, duration, connections, headers or {})
+        return _wrk(url, duration, connections, headers or {}, pin)
+    return _python(url, duration, connections, headers or {}, pin)
 
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -53,8 +55,8 @@ def _ms(text: str) -> float:
     return float(number) * _UNIT_MS[unit]
 
 
-def _wrk(url: str, duration: float, connections: int, headers: dict[str, str]) -> Load:
-    argv = [WRK, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s"]
+def _wrk(url: str, duration: float, connections: int, headers: dict[str, str], pin: list[str]) -> Load:
+    argv = [*pin, WRK, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s"]
     for key, value in headers.items():
         argv += ["-H", f"{key}: {value}"]
     out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=duration + 30, check=True).stdout
@@ -70,8 +72,9 @@ def _wrk(url: str, duration: float, connections: int, headers: dict[str, str]) -
     return Load(rps, p50, p99, requests, errors, "wrk")
 
 
-def _python(url: str, duration: float, connections: int, headers: dict[str, str]) -> Load:
-    argv = [sys.executable, "-m", "bench.loadgen", url, "--duration", str(duration), "--connections", str(connections)]
+def _python(url: str, duration: float, connections: int, headers: dict[str, str], pin: list[str]) -> Load:
+    argv = [*pin, sys.executable, "-m", "bench.loadgen", url, "--duration", str(duration),
+            "--connections", str(connections)]
     for key, value in headers.items():
         argv += ["--header", f"{key}: {value}"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=True).stdout

@@ -11,7 +11,7 @@ What this module adds to uvicorn, with the same behaviour as the daphne adapter:
   over HTTP_MAX_REQUEST_LINE_BYTES with 414 and a head over HTTP_MAX_HEADER_BYTES with 431 before
   the application sees the request (the bytes were read by then: the cap protects the
   application, not the parser); bodies are capped by flashlearn.request_limits in the application;
-- websocket messages: `ws_max_size` at the largest route cap (close 1009);
+- websocket messages: `ws_max_size` at the largest route cap (close 1009); no permessage-deflate;
 - SIGTERM/SIGINT drain: uvicorn's own graceful shutdown closes every websocket with 1012 at once;
   `DrainingServer.shutdown` first tells each open websocket to reconnect (a JSON frame, then close
   1001) through the public `websockets` API, then lets uvicorn finish in-flight requests within
@@ -113,6 +113,9 @@ def config() -> uvicorn.Config:
         loop="uvloop", timeout_graceful_shutdown=max(settings.WEB_SHUTDOWN_GRACE - 1.0, 1.0),
         ws_max_size=max(settings.WS_CHAT_MAX_BYTES, settings.TRANSCRIPTION_MAX_FRAME_BYTES),
         ws_ping_interval=None,  # as under daphne (--websocket_timeout -1): the apps run their own heartbeats
+        # As under daphne: no permessage-deflate. Fan-out would compress every frame once per socket
+        # (the frames are built once per process), and chat frames are small.
+        ws_per_message_deflate=False,
     )
 
 

@@ -158,6 +158,7 @@ def test_uvicorn_config_is_the_project_behind_the_head_limits():
     assert config.proxy_headers is False  # uvicorn would otherwise trust X-Forwarded-For from loopback
     assert config.access_log is False and config.lifespan == "off"
     assert (config.http, config.ws) == ("httptools", "websockets")
+    assert config.ws_per_message_deflate is False  # fan-out would compress each frame once per socket
 
 
 async def test_uvicorn_head_limit_answers_414_and_431_before_the_application(settings):

@@ -1,4 +1,5 @@
-"""Two real daphne processes sharing groups and presence through Redis (CI: PostgreSQL + Redis)."""
+"""Two real server processes sharing groups and presence through Redis, under every supported server
+(CI: PostgreSQL + Redis)."""
 
 import asyncio
 import contextlib
@@ -6,10 +7,9 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +17,8 @@ import websockets
 from django.conf import settings
 from django.db import connection
 
-from bench.core import ROOT, free_port, wait_http
+from flashlearn.tests import live as harness
+from flashlearn.tests.live import project_env
 from messaging.models import Message
 from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory, token_for
 
@@ -35,50 +36,19 @@ def database_url() -> str:
 
 
 @contextlib.contextmanager
-def daphne_processes(count: int, **extra_env: str):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "flashlearn.settings",
-        "DEBUG": "true",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "JWT_SECRET_KEY": settings.JWT_SECRET_KEY,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "REDIS_PREFIX": settings.REDIS_PREFIX,
-        "MESSAGING_PRESENCE_TTL": str(PRESENCE_TTL),
-        "MESSAGING_PRESENCE_COALESCE": "0.01",
-        "LOG_LEVEL": "WARNING",
-        **extra_env,
-    }
-    env.pop("DIRECT_DATABASE_URL", None)
-    procs, logs = [], []
-    try:
-        for _ in range(count):
-            port = free_port()
-            log = tempfile.TemporaryFile()
-            logs.append(log)
-            argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
-            procs.append((subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT), port, log))
-        for proc, port, log in procs:
-            try:
-                wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
-            except RuntimeError:
-                proc.kill()
-                log.seek(0)
-                raise RuntimeError(log.read().decode()[-3000:]) from None
-        yield procs
-    finally:
-        for proc, _port, _log in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc, _port, _log in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in logs:
-            log.close()
+def processes(count: int, server: str, **extra_env: str):
+    """`count` separate `manage.py serve` processes (one worker each, the adapter of `server`)
+    sharing the test database and Redis."""
+    env = project_env(
+        DJANGO_SETTINGS_MODULE="flashlearn.settings", DEBUG="true", SECRET_KEY=settings.SECRET_KEY,
+        JWT_SECRET_KEY=settings.JWT_SECRET_KEY, DATABASE_URL=database_url(), REDIS_URL=settings.REDIS_URL,
+        REDIS_PREFIX=settings.REDIS_PREFIX, MESSAGING_PRESENCE_TTL=str(PRESENCE_TTL),
+        MESSAGING_PRESENCE_COALESCE="0.01", LOG_LEVEL="WARNING", DIRECT_DATABASE_URL=None, **extra_env,
+    )
+    logs = Path(tempfile.mkdtemp(prefix="scale-out-"))
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(harness.serve(env=env, log=logs / f"serve-{n}.log", server=server))
+               for n in range(count)]
 
 
 def count_messages() -> int:
@@ -119,10 +89,12 @@ def chat(transactional_db):
     client.close()
 
 
-async def test_two_processes_share_messages_and_presence(chat):
+@pytest.mark.parametrize("server", harness.SERVERS)
+async def test_two_processes_share_messages_and_presence(chat, server):
     alice, bob, session = chat
     path = f"/ws/live_sessions/{session.pk}/?token="
-    with daphne_processes(2) as [(_p1, port1, _log1), (p2, port2, _log2)]:
+    with processes(2, server) as [first, second]:
+        port1, port2 = first.port, second.port
         async with websockets.connect(f"ws://127.0.0.1:{port1}{path}{token_for(alice)}", origin=ORIGIN) as ws_a:
             snapshot_a = await next_frame(ws_a, "presence")
             assert [u["id"] for u in snapshot_a["online"]] == [alice.pk]
@@ -154,24 +126,27 @@ async def test_two_processes_share_messages_and_presence(chat):
             via_rest = await next_frame(ws_b, "message.new", where=lambda f: f["message"]["body"] == "via REST")
             assert via_rest["message"]["id"] == posted.json()["id"]
 
-            # Bob's process dies without running disconnect: his entry expires, Alice hears he left.
-            p2.send_signal(signal.SIGKILL)
-            p2.wait(timeout=10)
+            # Bob's worker dies without running disconnect: his entry expires, Alice hears he left.
+            os.kill(second.worker_pid(), signal.SIGKILL)
             left = await next_frame(ws_a, "presence", timeout=PRESENCE_TTL * 4,
                                     where=lambda f: bob.pk in {u["id"] for u in f["left"]})
             assert left["joined"] == []
             await ws_b.close()
 
 
-async def test_reader_that_stops_reading_is_dropped_with_4408(chat):
-    """A client that stops reading: daphne's buffer for it grows until the server closes it (4408)."""
+@pytest.mark.parametrize("server", harness.SERVERS)
+async def test_reader_that_stops_reading_is_dropped_with_4408(chat, server):
+    """A client that stops reading is closed with 4408: under daphne when its unread bytes pass the
+    limit (the adapter reads Twisted's buffer), under uvicorn when its bounded queue fills (send waits)."""
     from channels.layers import get_channel_layer
 
     from messaging.events import channel_layer_alias, session_group
 
     alice, bob, session = chat
-    limits = {"MESSAGING_SEND_BUFFER_BYTES": "65536"}
-    with daphne_processes(1, **limits) as [(_proc, port, log)]:
+    # Both limits small: daphne closes on unread bytes, uvicorn (whose send waits) on the queue.
+    limits = {"MESSAGING_SEND_BUFFER_BYTES": "65536", "MESSAGING_SEND_QUEUE": "64"}
+    with processes(1, server, **limits) as [served]:
+        port = served.port
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", port))
@@ -194,5 +169,4 @@ async def test_reader_that_stops_reading_is_dropped_with_4408(chat):
         # The close frame (4408) sits behind the data the client never read; when the close
         # handshake times out the TCP reset discards both, so the client may see no code at all.
         assert closed.value.rcvd is None or closed.value.rcvd.code == 4408
-        log.seek(0)
-        assert b"dropping slow websocket client" in log.read()
+        assert "dropping slow websocket client" in served.output()
