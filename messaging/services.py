@@ -82,12 +82,13 @@ def _announce_session(session: LiveSession) -> None:
 
 @transaction.atomic
 def live_session_update(*, user, session_id: int, fields: dict) -> LiveSession:
-    session = session_get_for_host(user=user, session_id=session_id)
-    allowed = {"title", "description", "scheduled_for", "visibility"}
-    for name, value in fields.items():
-        if name in allowed:
-            setattr(session, name, value)
-    session.save()
+    # Locked like its siblings, and only the edited columns written: a PATCH racing an invite
+    # rotation (or a start/end) must not write back the values it read before them.
+    session = _locked_for_host(user=user, session_id=session_id)
+    changed = [name for name in fields if name in {"title", "description", "scheduled_for", "visibility"}]
+    for name in changed:
+        setattr(session, name, fields[name])
+    session.save(update_fields=[*changed, "updated_at"])
     _announce_session(session)
     return session
 
