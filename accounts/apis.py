@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import profile_fields, services
+from accounts import profile_fields, selectors, services
 from accounts.request_meta import RequestMeta
 
 # Long enough for any passphrase, short enough that hashing it cannot be used to burn CPU.
@@ -197,8 +197,7 @@ class AuthProfileInput(serializers.Serializer):
 class ProfileApi(APIView):
     @extend_schema(responses={200: AuthProfileOutput}, summary="The caller's profile")
     def get(self, request):
-        profile = services.profile_ensure(user=request.user)
-        return Response(AuthProfileOutput(profile).data)
+        return Response(AuthProfileOutput(selectors.profile_get(user=request.user)).data)
 
     @extend_schema(request=AuthProfileInput, responses={200: AuthProfileOutput}, summary="Update the caller's profile")
     def patch(self, request):

@@ -49,6 +49,18 @@ def test_admin_add_user_gets_a_profile(staff_client):
     assert Profile.objects.filter(user__email="added@example.com").count() == 1
 
 
+def test_admin_add_user_with_the_profile_filled_in_stores_that_profile(staff_client):
+    response = staff_client.post(
+        "/admin/accounts/user/add/",
+        {"email": "added@example.com", "usable_password": "true", "password1": "a fine passphrase 9",
+         "password2": "a fine passphrase 9", "profile-TOTAL_FORMS": "1", "profile-INITIAL_FORMS": "0",
+         "profile-0-bio": "Teaches chemistry", "profile-0-timezone": "Europe/Paris"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    (profile,) = Profile.objects.filter(user__email="added@example.com")
+    assert (profile.bio, profile.timezone) == ("Teaches chemistry", "Europe/Paris")
+
+
 def test_audit_log_is_read_only_and_filterable(staff_client, rf):
     from django.contrib import admin
 

@@ -1,6 +1,8 @@
 """GET/PATCH of the caller's profile."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Profile
 from accounts.tests.factories import user_create
@@ -29,10 +31,21 @@ def test_profile_needs_auth(api_client):
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_missing_profile_is_created_on_read(auth_client, user):
+def test_reading_a_missing_profile_shows_defaults_and_writes_nothing(auth_client, user):
     Profile.objects.filter(user=user).delete()
-    assert auth_client.get("/api/v1/auth/profile").status_code == 200
-    assert Profile.objects.filter(user=user).count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        response = auth_client.get("/api/v1/auth/profile")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["email"], body["bio"], body["work_email"]) == (user.email, "", None)
+    assert body["updated_at"]  # when the account was made: the empty profile has not changed since
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
+    assert not Profile.objects.filter(user=user).exists()
+
+    assert patch(auth_client, {"bio": "First words"}).status_code == 200  # the first write stores it
+    assert Profile.objects.get(user=user).bio == "First words"
+    assert auth_client.get("/api/v1/auth/profile").json()["bio"] == "First words"
 
 
 def test_patch_normalises_every_field(auth_client, user):
