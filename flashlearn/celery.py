@@ -1,6 +1,6 @@
 """The Celery app, laid out as in Celery's "First steps with Django".
 
-Configuration comes from Django settings (the CELERY_* names in settings.py, read from the
+Configuration comes from Django settings (the CELERY_* names in flashlearn/settings/tasks.py, read from the
 environment there). `celery -A flashlearn worker` and `celery -A flashlearn beat` find this app
 through `flashlearn/__init__.py`; tasks live in each app's `tasks.py`.
 """

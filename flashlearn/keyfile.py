@@ -1,4 +1,4 @@
-"""Signing keys that settings.py cannot take from the environment: a random per-checkout key file
+"""Signing keys that the settings cannot take from the environment: a random per-checkout key file
 for development, and a key derived for one purpose from SECRET_KEY. No Django imports: settings
 loads this module."""
 
