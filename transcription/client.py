@@ -8,7 +8,6 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from flashlearn.errors import DomainError
-from transcription.engine import get_engine
 from transcription.errors import (
     EngineAtCapacity,
     EngineUnavailable,
@@ -34,9 +33,9 @@ def refusal_error(reply: dict) -> Exception:
 class LocalEngine:
     """Embedded mode: the engine lives in this process."""
 
-    def __init__(self, *, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
+    def __init__(self, *, engine, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
         self.stream, self.speaker_id, self.reply_channel, self.live = stream, speaker_id, reply_channel, live
-        self.engine = get_engine()
+        self.engine = engine
 
     async def open(self) -> None:
         await self.engine.open(stream=self.stream, speaker_id=self.speaker_id, reply_channel=self.reply_channel,
@@ -97,6 +96,9 @@ class RemoteEngine:
                                                 "reply_channel": self.reply_channel})
 
 
-def engine_client(*, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
-    cls = RemoteEngine if settings.TRANSCRIPTION_ENGINE == "worker" else LocalEngine
-    return cls(stream=stream, speaker_id=speaker_id, reply_channel=reply_channel, live=live)
+def engine_client(*, runtime, stream: str, speaker_id: int, reply_channel: str, live: bool = False):
+    """The engine of `runtime` (a TranscriptionRuntime) in embedded mode, else a relay to a worker."""
+    if settings.TRANSCRIPTION_ENGINE == "worker":
+        return RemoteEngine(stream=stream, speaker_id=speaker_id, reply_channel=reply_channel, live=live)
+    return LocalEngine(engine=runtime.get_engine(), stream=stream, speaker_id=speaker_id,
+                       reply_channel=reply_channel, live=live)

@@ -9,7 +9,6 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -17,7 +16,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from flashlearn.errors import DomainError
+from flashlearn.rates import TokenBucket
 from transcription import access, engine, groups, status
+from transcription import runtime as runtime_module
 from transcription.client import engine_client
 from transcription.errors import (
     CLOSE_BAD_STREAM,
@@ -31,40 +32,8 @@ from transcription.errors import (
 
 logger = logging.getLogger("transcription.consumers")
 
-_open_sockets: weakref.WeakSet = weakref.WeakSet()
-
-
-async def close_all_sockets() -> None:
-    """On SIGTERM, after the engine flushed: every transcription socket closes with 1001."""
-    for consumer in list(_open_sockets):
-        await consumer.going_away()
-
-
-engine.on_shutdown(close_all_sockets)
-
-
 def now() -> float:
     return time.time()
-
-
-class TokenBucket:
-    """Audio allowed per second, as bytes: `rate` x real time on average, `burst` seconds at once."""
-
-    def __init__(self, *, rate: float, burst_seconds: float):
-        self.rate = rate * engine.BYTES_PER_SECOND
-        self.capacity = burst_seconds * engine.BYTES_PER_SECOND
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-
-    def take(self, amount: int) -> float:
-        """0 when allowed, else seconds until it would be."""
-        current = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (current - self.updated) * self.rate)
-        self.updated = current
-        if amount <= self.tokens:
-            self.tokens -= amount
-            return 0.0
-        return (amount - self.tokens) / self.rate
 
 
 class Outbox:
@@ -116,12 +85,27 @@ class AccessCache:
         return allowed
 
 
+def audio_bucket(clock=time.monotonic) -> TokenBucket:
+    """Audio bytes a speaker may send: TRANSCRIPTION_MAX_AUDIO_RATE x real time on average, bursts of
+    TRANSCRIPTION_AUDIO_BURST_SECONDS of audio."""
+    return TokenBucket(rate=settings.TRANSCRIPTION_MAX_AUDIO_RATE * engine.BYTES_PER_SECOND,
+                       burst=settings.TRANSCRIPTION_AUDIO_BURST_SECONDS * engine.BYTES_PER_SECOND, clock=clock)
+
+
 def transcription_frame(event: dict) -> dict:
     frame = {"type": "transcription", "text": event["text"], "final": event["final"], "stream": event["stream"],
              "seq": event["seq"], "timestamp": event["timestamp"]}
     if event["final"]:
-        frame.update(segment=event.get("segment"), start=event["start"], end=event["end"])
+        frame.update(segment=event.get("segment"), stored=event.get("stored", False), start=event["start"],
+                     end=event["end"])
     return frame
+
+
+def not_stored_frame(event: dict) -> dict:
+    """Follows a final whose segment could not be stored: it is missing from the REST list."""
+    return {"type": "error", "code": "segment_not_stored", "stream": event["stream"], "seq": event["seq"],
+            "message": "This final could not be saved; it will be missing from the stored transcript.",
+            "timestamp": now()}
 
 
 class TranscriptionSocket(AsyncWebsocketConsumer):
@@ -130,15 +114,18 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
     kind = "listeners"
     counted = False
     closing = False
+    runtime: runtime_module.TranscriptionRuntime | None = None  # `as_asgi(runtime=...)`; else the process's
+
+    def get_runtime(self) -> runtime_module.TranscriptionRuntime:
+        if self.runtime is None:
+            self.runtime = runtime_module.current()
+        return self.runtime
 
     async def accept_socket(self) -> None:
         await self.accept(subprotocol=self.scope.get("auth_subprotocol"))
         self.accepted = True
-        status.clients[self.kind] += 1
+        self.get_runtime().socket_opened(self, self.kind)  # counted; 1001 on SIGTERM even before any audio
         self.counted = True
-        _open_sockets.add(self)
-        status.start_publisher()
-        engine.install_signal_handlers(asyncio.get_running_loop())  # 1001 on SIGTERM even before any audio
 
     async def refuse(self, code: int, error_code: str, message: str, retry_after: int | None = None) -> None:
         """Accept, say why in a frame, close with the code (a browser only sees codes after an accept)."""
@@ -150,10 +137,14 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
         if retry_after:
             frame["retry_after"] = retry_after
         await self.send_json(frame)
-        reason = f"{message} retry_after={retry_after}" if retry_after else message
+        await self.close_with(code, f"{message} retry_after={retry_after}" if retry_after else message)
+
+    async def close_with(self, code: int, reason: str = "") -> None:
+        """The one close sequence: no more frames or counts for this socket, then the close frame
+        (a reason is cut to what a close frame holds)."""
         self.closing = True
         self.uncount()
-        await self.close(code=code, reason=reason.encode()[:120].decode(errors="ignore"))
+        await self.close(code=code, reason=reason.encode()[:120].decode(errors="ignore") or None)
 
     async def send_json(self, data: dict) -> None:
         await self.send(text_data=json.dumps(data))
@@ -163,15 +154,12 @@ class TranscriptionSocket(AsyncWebsocketConsumer):
 
     async def going_away(self) -> None:
         if not self.closing:
-            self.closing = True
-            self.uncount()
-            await self.close(code=CLOSE_GOING_AWAY)
+            await self.close_with(CLOSE_GOING_AWAY)
 
     def uncount(self) -> None:
         if self.counted:
-            status.clients[self.kind] -= 1
+            self.get_runtime().socket_closed(self, self.kind)
             self.counted = False
-        _open_sockets.discard(self)
 
     async def websocket_disconnect(self, message):
         self.uncount()
@@ -208,6 +196,8 @@ class ListenerSocket(TranscriptionSocket):
         while True:
             event = await self.outbox.get()
             await self.send_json(transcription_frame(event))
+            if event["final"] and not event.get("stored", False):
+                await self.send_json(not_stored_frame(event))
 
     async def transcription_event(self, event):
         if self.closing:
@@ -268,7 +258,7 @@ class StatusSocket(TranscriptionSocket):
         self.sender = asyncio.create_task(self.send_forever())
 
     async def visible_status(self) -> dict:
-        current = await database_sync_to_async(status.engine_status)()
+        current = await database_sync_to_async(status.engine_status)(self.get_runtime())
         streams = {}
         for name, state in current["streams"].items():
             if await self.access.allowed(name):
@@ -313,7 +303,8 @@ class AudioSocket(TranscriptionSocket):
             return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not speak on this stream.")
         live = await database_sync_to_async(access.stream_is_live)(user=user, stream=self.stream)
         await self.accept_socket()
-        client = engine_client(stream=self.stream, speaker_id=user.pk, reply_channel=self.channel_name, live=live)
+        client = engine_client(runtime=self.get_runtime(), stream=self.stream, speaker_id=user.pk,
+                               reply_channel=self.channel_name, live=live)
         self.engine = client
         try:
             await client.open()
@@ -326,8 +317,7 @@ class AudioSocket(TranscriptionSocket):
             self.engine = None
             return await self.refuse(CLOSE_UNAVAILABLE, EngineUnavailable.code, "The speech engine failed to start.",
                                      30)
-        self.bucket = TokenBucket(rate=settings.TRANSCRIPTION_MAX_AUDIO_RATE,
-                                  burst_seconds=settings.TRANSCRIPTION_AUDIO_BURST_SECONDS)
+        self.bucket = audio_bucket()
         await self.send_json({"type": "ready", "stream": self.stream, "sample_rate": engine.SAMPLE_RATE,
                               "format": "pcm_s16le", "channels": 1, "timestamp": now()})
 
@@ -354,9 +344,7 @@ class AudioSocket(TranscriptionSocket):
         if len(data) > settings.TRANSCRIPTION_MAX_FRAME_BYTES:
             await self.send_error("frame_too_large", f"Frames are at most {settings.TRANSCRIPTION_MAX_FRAME_BYTES} "
                                   "bytes.")
-            self.closing = True
-            self.uncount()
-            return await self.close(code=CLOSE_TOO_BIG, reason="frame too large")
+            return await self.close_with(CLOSE_TOO_BIG, "frame too large")
         if len(data) % 2:
             return await self.send_error("odd_frame_length", "PCM16 frames hold an even number of bytes; "
                                          "this frame was dropped.")
@@ -397,9 +385,7 @@ class AudioSocket(TranscriptionSocket):
             return
         await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
                               "timestamp": now()})
-        self.closing = True
-        self.uncount()
-        await self.close(code=event["code"], reason=event["reason"][:120])
+        await self.close_with(event["code"], event["reason"])
 
     async def transcription_preempted(self, event):
         """A live session took this stream's slot in another process: say why, close 4410, end the stream
@@ -408,7 +394,5 @@ class AudioSocket(TranscriptionSocket):
             return
         await self.send_json({"type": "closed", "stream": event["stream"], "reason": event["reason"],
                               "timestamp": now()})
-        self.closing = True
-        self.uncount()
-        await self.close(code=event["code"], reason=event["reason"][:120])
+        await self.close_with(event["code"], event["reason"])
         await self.release_engine()

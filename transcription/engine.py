@@ -20,10 +20,8 @@ the user stream idle longest. Idle means no voiced audio (transcription/voice.py
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -95,7 +93,9 @@ def build_recorder(model: str, callbacks: dict[str, Callable], executors: dict[s
     return AudioToTextRecorder(
         model=model, realtime_model_type=model, use_microphone=False, spinner=False, language="en",
         enable_realtime_transcription=True, use_main_model_for_realtime=False,
-        post_speech_silence_duration=settings.TRANSCRIPTION_POST_SPEECH_SILENCE, no_log_file=True,
+        post_speech_silence_duration=settings.TRANSCRIPTION_POST_SPEECH_SILENCE,
+        realtime_processing_pause=settings.TRANSCRIPTION_PARTIAL_INTERVAL,
+        early_transcription_on_silence=settings.TRANSCRIPTION_EARLY_FINAL_SILENCE, no_log_file=True,
         level=logging.WARNING, **executors, **callbacks,
     )
 
@@ -131,7 +131,7 @@ class Slot:
 
     def start(self, model: str, transcriber: whisper.SharedTranscriber) -> None:
         silero_load()  # the idle clock's voice check (transcription/voice.py)
-        self.recorder = build_recorder(model, self.callbacks(), transcriber.executors(self))
+        self.recorder = self.engine.recorder_factory(model, self.callbacks(), transcriber.executors(self))
         self.thread = threading.Thread(target=self.text_loop, name="transcription-text", daemon=True)
         self.thread.start()
 
@@ -245,13 +245,15 @@ class ActiveStream:
             message = {"type": "transcription.event", "stream": self.name, "timestamp": time.time(), **event}
             if event["final"]:
                 try:
-                    segment = await database_sync_to_async(store_segment)(
+                    segment = await database_sync_to_async(self.engine.store_segment)(
                         stream=self.name, speaker_id=self.speaker_id, text=event["text"],
                         start=event["start"], end=event["end"], seq=event["seq"])
-                    message["segment"] = segment.pk
+                    message["segment"], message["stored"] = segment.pk, True
                 except Exception:
+                    # Listeners are told (a `stored: false` final and a `segment_not_stored` error frame):
+                    # the REST list, their durable record, will not have this sentence.
                     logger.exception("could not store a final segment of %s", self.name)
-                    message["segment"] = None
+                    message["segment"], message["stored"] = None, False
             try:
                 await layer.group_send(groups.stream_group(self.name), message)
                 await layer.group_send(groups.ALL_STREAMS, message)
@@ -277,7 +279,14 @@ def store_segment(*, stream: str, speaker_id: int | None, text: str, start: floa
 class Engine:
     """Owns the recorders of this process. Every public method is a coroutine for the event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, recorder_factory: Callable | None = None, transcriber_factory: Callable | None = None,
+                 model_resolver: Callable[[], tuple[str, str]] | None = None) -> None:
+        """The factories default to the real thing (RealtimeSTT recorders, the configured Whisper model);
+        tests hand in stand-ins (transcription/tests/fake_recorder.py)."""
+        self.recorder_factory = recorder_factory or build_recorder
+        self.transcriber_factory = transcriber_factory or whisper.build_transcriber
+        self.model_resolver = model_resolver or resolve_model
+        self.store_segment = store_segment  # (**fields) -> a saved TranscriptSegment; the bench stores nothing
         self.max_streams = settings.TRANSCRIPTION_MAX_STREAMS
         self.idle_timeout = settings.TRANSCRIPTION_IDLE_TIMEOUT
         self.keep_warm = settings.TRANSCRIPTION_KEEP_WARM
@@ -290,7 +299,7 @@ class Engine:
         self.error: str | None = None
         self.model_name: str | None = None
         self.closed = False
-        self.slots = LocalSlots()  # a StreamRegistry (Redis) when REDIS_URL is set: see get_engine()
+        self.slots = LocalSlots()  # a StreamRegistry (Redis) with REDIS_URL: transcription.runtime.default_engine
         self.tasks: set[asyncio.Task] = set()
         self.device, self.compute_type = whisper.resolve_device()  # cuda without a GPU stops here
         self.transcriber: whisper.SharedTranscriber | None = None  # loaded with the first stream
@@ -333,7 +342,6 @@ class Engine:
             raise RuntimeError("the engine is serving streams on another event loop")
         self.loop = loop
         self.reaper = loop.create_task(self.reap())
-        install_signal_handlers(loop)
 
     # -- streams
     def voiced_times(self) -> dict[str, tuple[str, float]]:
@@ -350,7 +358,7 @@ class Engine:
             raise EngineUnavailable("The speech engine is shutting down.", retry_after=5)
         self.bind()
         try:
-            model, self.model_name = resolve_model()
+            model, self.model_name = self.model_resolver()
         except EngineUnavailable as exc:
             if self.error != exc.message:
                 logger.error("the speech engine cannot start: %s", exc.message)
@@ -396,7 +404,7 @@ class Engine:
         """Blocking (executor): the process's one loaded model, loaded on first use."""
         with self.transcriber_lock:
             if self.transcriber is None:
-                self.transcriber = whisper.build_transcriber()
+                self.transcriber = self.transcriber_factory()
             self.transcriber.start()
             return self.transcriber
 
@@ -559,83 +567,3 @@ class Engine:
             self.transcriber.close()
         self.pool.clear()
         self.streams.clear()
-
-
-_engine: Engine | None = None
-_engine_lock = threading.Lock()
-
-
-def get_engine() -> Engine:
-    global _engine
-    with _engine_lock:
-        if _engine is None or (_engine.closed and not _shutting_down):
-            _engine = Engine()
-            if settings.REDIS_URL:
-                from transcription.registry import StreamRegistry
-
-                _engine.slots = StreamRegistry()
-        return _engine
-
-
-def current_engine() -> Engine | None:
-    """The engine if this process started one (never starts it)."""
-    return _engine
-
-
-@atexit.register
-def _shutdown_at_exit() -> None:
-    if _engine is not None and not _engine.closed:
-        _engine.shutdown_blocking()
-
-
-# --- Signals --------------------------------------------------------------------------------------
-_shutdown_hooks: list[Callable[[], object]] = []
-_shutting_down = False  # after SIGTERM no new engine starts; new audio sockets get 4503
-_signals_installed = False
-
-
-def on_shutdown(hook: Callable[[], object]) -> None:
-    """Register a coroutine function run on SIGTERM/SIGINT before the engine stops (consumers close)."""
-    _shutdown_hooks.append(hook)
-
-
-def install_signal_handlers(loop: asyncio.AbstractEventLoop) -> None:
-    """Daphne sends no lifespan events: on SIGTERM/SIGINT, drain gracefully, then chain to its handler."""
-    global _signals_installed
-    import signal
-
-    if _signals_installed or threading.current_thread() is not threading.main_thread():
-        return
-    _signals_installed = True
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous = signal.getsignal(signum)
-
-        def handler(received, frame, previous=previous):
-            loop.call_soon_threadsafe(lambda: loop.create_task(graceful_shutdown(received, frame, previous)))
-
-        signal.signal(signum, handler)
-
-
-async def graceful_shutdown(signum=None, frame=None, previous=None) -> None:
-    import signal
-
-    global _shutting_down
-    _shutting_down = True
-    try:
-        await asyncio.wait_for(_drain(), timeout=settings.TRANSCRIPTION_SHUTDOWN_GRACE)
-    except Exception:
-        logger.exception("graceful transcription shutdown did not finish")
-    if callable(previous):
-        previous(signum, frame)
-    elif previous == signal.SIG_DFL and signum is not None:
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-
-async def _drain() -> None:
-    engine = current_engine()
-    if engine is not None:
-        await engine.shutdown()
-    for hook in list(_shutdown_hooks):
-        await hook()
-    await asyncio.sleep(0.2)  # let the close frames leave

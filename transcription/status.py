@@ -1,36 +1,26 @@
 """What `/status`, `/st` and `/readyz` report: engine state and client counts.
 
-Counts are kept per process; with REDIS_URL every process also publishes its snapshot to
-Redis every second or two, and the status sums the fresh ones (transcription/registry.py).
+Counts are kept per process by its TranscriptionRuntime (transcription/runtime.py); with REDIS_URL
+every process also publishes its snapshot to Redis every 2 s, and the status sums the fresh ones
+(transcription/registry.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 
 from django.conf import settings
 
-from transcription import engine as engine_module
+from transcription import runtime as runtime_module
+from transcription.whisper import model_state
 
 logger = logging.getLogger("transcription.status")
 
-clients: Counter = Counter()  # "speakers", "listeners", "status" sockets open in this process
-_publishers: set = set()
 
-
-def local_snapshot() -> dict:
-    engine = engine_module.current_engine()
-    return {
-        "mode": settings.TRANSCRIPTION_ENGINE,
-        "engine": engine.snapshot() if engine is not None and not engine.closed else None,
-        "clients": {kind: clients[kind] for kind in ("speakers", "listeners", "status")},
-    }
-
-
-def engine_status() -> dict:
+def engine_status(runtime: runtime_module.TranscriptionRuntime | None = None) -> dict:
     """The combined status (blocking: reads Redis when REDIS_URL is set)."""
+    local_snapshot = (runtime or runtime_module.current()).local_snapshot
     snapshots = {"local": local_snapshot()}
     if settings.REDIS_URL:
         from transcription.registry import PROCESS_ID, process_statuses
@@ -40,7 +30,7 @@ def engine_status() -> dict:
             snapshots[PROCESS_ID] = local_snapshot()
         except Exception as exc:
             logger.warning("could not read process statuses from Redis: %s", exc.__class__.__name__)
-    model = engine_module.model_state()
+    model = model_state()
     engines = [s["engine"] for s in snapshots.values() if s.get("engine")]
     streams = {}
     for snap in engines:
@@ -77,38 +67,3 @@ def engine_status() -> dict:
         "processes": len(snapshots),
         "error": model.get("error") or (errors[0] if errors else None),
     }
-
-
-def start_publisher() -> None:
-    """With Redis: publish this process's snapshot every 2 s from the running loop (once per loop)."""
-    if not settings.REDIS_URL:
-        return
-    loop = asyncio.get_running_loop()
-    if loop in _publishers:
-        return
-    _publishers.add(loop)
-    loop.create_task(_publish_forever(loop))
-
-
-async def _publish_forever(loop) -> None:
-    from transcription.registry import publish_process_status
-
-    try:
-        while not loop.is_closed():
-            try:
-                await loop.run_in_executor(None, publish_process_status, local_snapshot())
-            except Exception as exc:
-                logger.warning("could not publish the transcription status: %s", exc.__class__.__name__)
-            await asyncio.sleep(2)
-    finally:
-        _publishers.discard(loop)
-
-
-async def publish_now() -> None:
-    if settings.REDIS_URL:
-        from transcription.registry import publish_process_status
-
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, publish_process_status, local_snapshot())
-        except Exception as exc:
-            logger.warning("could not publish the transcription status: %s", exc.__class__.__name__)

@@ -8,7 +8,8 @@ front of one `SharedTranscriber`; the recorder keeps its own voice detection and
 The queue: one thread runs the model, one request at a time (CTranslate2 already spreads one call
 over the cores). Finals go before partials; among partials the stream served longest ago goes
 first, so one chatty stream cannot starve the others. A recorder's realtime loop waits for its
-answer before asking again, so a stream never has more than one partial queued.
+answer before asking again, so a stream never has more than one partial queued; a final drops the
+queued partial of its stream (answered with empty text, which sends nothing).
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ class SharedTranscriber:
         self.models: dict[str, object] = {}
         self.loads = 0
         self.served = {"final": 0, "partial": 0}
+        self.busy_seconds = 0.0  # model time since start, all requests (the bench's real-time factor)
         self.busy: deque[tuple[float, float]] = deque()  # (end, seconds) of recent model calls
         self.condition = threading.Condition()
         self.finals: deque[Request] = deque()
@@ -187,8 +189,11 @@ class SharedTranscriber:
             self.finals.clear()
             self.partials.clear()
             self.condition.notify_all()
-        for request in pending:
-            request.future.set_exception(RuntimeError("the speech model is shutting down"))
+        for request in pending:  # a partial gets empty text (nothing goes out), a final an error
+            if request.final:
+                request.future.set_exception(RuntimeError("the speech model is shutting down"))
+            else:
+                request.future.set_result(None)
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout=10)
         self.thread = None
@@ -203,10 +208,16 @@ class SharedTranscriber:
     def submit(self, request: Request) -> Future:
         with self.condition:
             if self.closed:
-                request.future.set_exception(RuntimeError("the speech model is shutting down"))
+                if request.final:
+                    request.future.set_exception(RuntimeError("the speech model is shutting down"))
+                else:
+                    request.future.set_result(None)
                 return request.future
             if request.final:
                 self.finals.append(request)
+                stale = self.partials.pop(request.stream, None)
+                if stale is not None:  # the sentence ended: its final carries the text now
+                    stale.future.set_result(None)
             else:
                 stale = self.partials.pop(request.stream, None)
                 if stale is not None:  # a newer partial of the same stream supersedes it
@@ -247,6 +258,7 @@ class SharedTranscriber:
             with self.condition:
                 self.served["final" if request.final else "partial"] += 1
                 self.busy.append((finished, finished - started))
+                self.busy_seconds += finished - started
 
     def transcribe_now(self, request: Request):
         from RealtimeSTT.transcription_engines.base import TranscriptionInfo, TranscriptionResult
@@ -282,7 +294,8 @@ class SharedTranscriber:
             return {"device": self.device, "compute_type": self.compute_type, "model": self.model_name,
                     "realtime_model": self.realtime_name, "models_loaded": self.loads,
                     "queued_finals": len(self.finals), "queued_partials": len(self.partials),
-                    "served": dict(self.served), "busy": round(min(1.0, busy / LOAD_WINDOW_SECONDS), 2)}
+                    "served": dict(self.served), "busy_seconds": round(self.busy_seconds, 2),
+                    "busy": round(min(1.0, busy / LOAD_WINDOW_SECONDS), 2)}
 
 
 class StreamExecutor:
@@ -292,11 +305,11 @@ class StreamExecutor:
         self.transcriber, self.stream, self.final = transcriber, stream, final
 
     def transcribe(self, audio, language=None, use_prompt=True, **options):
+        from RealtimeSTT.transcription_engines.base import TranscriptionResult
+
         result = self.transcriber.submit(Request(stream=self.stream, final=self.final, audio=audio,
                                                  language=language, options=options)).result()
-        if result is None:
-            raise RuntimeError("superseded by a newer partial")  # RealtimeSTT skips this partial
-        return result
+        return TranscriptionResult(text="") if result is None else result  # superseded: no partial goes out
 
 
 def build_transcriber() -> SharedTranscriber:

@@ -34,6 +34,10 @@ TRANSCRIPTION_MAX_FRAME_BYTES = env_int("TRANSCRIPTION_MAX_FRAME_BYTES", 64000) 
 TRANSCRIPTION_MAX_AUDIO_RATE = env_float("TRANSCRIPTION_MAX_AUDIO_RATE", 8.0)  # x real time, averaged
 TRANSCRIPTION_AUDIO_BURST_SECONDS = env_float("TRANSCRIPTION_AUDIO_BURST_SECONDS", 10.0)
 TRANSCRIPTION_POST_SPEECH_SILENCE = env_float("TRANSCRIPTION_POST_SPEECH_SILENCE", 0.4)
+# Seconds between a stream's partials (RealtimeSTT's realtime_processing_pause; each also costs model time).
+TRANSCRIPTION_PARTIAL_INTERVAL = env_float("TRANSCRIPTION_PARTIAL_INTERVAL", 0.2)
+# Start the final this far into the closing silence (0: only once TRANSCRIPTION_POST_SPEECH_SILENCE is over).
+TRANSCRIPTION_EARLY_FINAL_SILENCE = env_float("TRANSCRIPTION_EARLY_FINAL_SILENCE", 0.0)
 TRANSCRIPTION_SHUTDOWN_GRACE = env_float("TRANSCRIPTION_SHUTDOWN_GRACE", 10.0)
 # Open sockets re-ask who may listen/speak once their answer is this old (leave, delete, grant revoked).
 TRANSCRIPTION_ACCESS_RECHECK_SECONDS = env_float("TRANSCRIPTION_ACCESS_RECHECK_SECONDS", 5.0)

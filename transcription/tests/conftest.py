@@ -6,8 +6,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 
-from transcription import engine as engine_module
+from transcription import runtime as runtime_module
 from transcription.tests.speech import missing_tools, speech_pcm
+from transcription.whisper import model_state
 
 FRAME = 3200  # 100 ms
 FEED_SPEEDUP = 4.0
@@ -63,7 +64,7 @@ async def until_final(communicator) -> tuple[list[dict], dict]:
 def speech_ready():
     reason = missing_tools()
     if reason is None:
-        state = engine_module.model_state()
+        state = model_state()
         if not state["ok"]:
             reason = state["error"]
     if reason:
@@ -79,7 +80,7 @@ def users(db):
 @pytest.fixture
 async def engine():
     """The process engine; every stream is closed after the test (recorders stay pooled, warm)."""
-    current = engine_module.get_engine()
+    current = runtime_module.current().get_engine()
     yield current
     for name in list(current.streams):
         await current.close(name, flush=False)

@@ -14,9 +14,10 @@ import pytest
 
 from messaging import services as messaging
 from messaging.models import LiveSession
-from transcription import engine as engine_module
+from transcription import runtime as runtime_module
 from transcription import whisper
 from transcription.errors import CLOSE_AT_CAPACITY, CLOSE_BUSY, CLOSE_IDLE, CLOSE_PREEMPTED, StreamLimitReached
+from transcription.runtime import TranscriptionRuntime, default_engine
 from transcription.status import engine_status
 from transcription.tests.conftest import adb, connect, make_user, token_for
 from transcription.tests.fake_recorder import FakeRecorder
@@ -53,23 +54,27 @@ async def start_engine(monkeypatch, settings):
                                          compute_type="int8", beam_size=1, realtime_beam_size=1,
                                          loader=lambda *args, **kwargs: object())
 
-    monkeypatch.setattr(engine_module, "resolve_model", lambda: ("fake", "fake recorder"))
-    monkeypatch.setattr(whisper, "build_transcriber", build_transcriber)
-    monkeypatch.setattr(engine_module, "build_recorder", build_recorder)
-    monkeypatch.setattr(engine_module, "_engine", None)
+    def engine_factory():
+        engine = default_engine()
+        engine.recorder_factory, engine.transcriber_factory = build_recorder, build_transcriber
+        engine.model_resolver = lambda: ("fake", "fake recorder")
+        engine.recorders = recorders
+        return engine
+
+    runtime = TranscriptionRuntime(engine_factory=engine_factory)
+    previous = runtime_module.use(runtime)
     clear_slot_keys(settings)
 
     def start(**overrides):
         for name, value in overrides.items():
             setattr(settings, name, value)
-        current = engine_module.get_engine()
-        current.recorders = recorders
-        return current
+        return runtime.get_engine()
 
     yield start
-    current = engine_module.current_engine()
+    current = runtime.current_engine()
     if current is not None and not current.closed:
         await current.shutdown()
+    runtime_module.use(previous)
     clear_slot_keys(settings)
 
 
@@ -262,3 +267,34 @@ async def test_redis_slots_hold_when_many_processes_claim_at_once(settings):
         assert victims == ["user-1", "user-2"]  # the two idlest, each taken once
     finally:
         clear_slot_keys(settings)
+
+
+async def test_a_final_that_could_not_be_stored_reaches_listeners_flagged(start_engine):
+    engine = start_engine()
+    user = await adb(make_user)("unstored@example.com")
+    stream = f"user-{user.pk}"
+    listener, connected = await connect(f"/ws/transcription/{stream}/", token_for(user))
+    assert connected
+    speaker, ready = await open_speaker(user, stream)
+    assert ready["type"] == "ready"
+    active = engine.streams[stream]
+
+    active.on_recorder_event("recording_start", "")
+    active.on_recorder_event("final", "stored fine")
+    stored = await listener.receive_json_from(timeout=10)
+    assert stored["final"] and stored["stored"] is True and stored["segment"], stored
+
+    def store_fails(**kwargs):
+        raise RuntimeError("database down")
+
+    engine.store_segment = store_fails
+    active.on_recorder_event("recording_start", "")
+    active.on_recorder_event("final", "not stored")
+    final = await listener.receive_json_from(timeout=10)
+    assert (final["text"], final["final"], final["stored"], final["segment"]) == ("not stored", True, False, None)
+    error = await listener.receive_json_from(timeout=10)
+    assert (error["type"], error["code"], error["stream"], error["seq"]) == ("error", "segment_not_stored", stream,
+                                                                             final["seq"])
+    assert await listener.receive_nothing(timeout=0.3)
+    for socket in (speaker, listener):
+        await socket.disconnect()

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from transcription.consumers import Outbox, TokenBucket
+from transcription.consumers import Outbox, audio_bucket
 from transcription.tests.speech import wer
 
 
@@ -19,10 +19,14 @@ async def test_outbox_merges_partials_and_keeps_finals():
     assert got == [2, 3, 6, 5, 7, 8]
 
 
-def test_token_bucket_limits_audio_rate():
-    bucket = TokenBucket(rate=1.0, burst_seconds=1.0)
-    assert bucket.take(32000) == 0
-    assert bucket.take(16000) == pytest.approx(0.5, abs=0.05)
+def test_audio_bucket_allows_the_configured_rate_and_burst_of_audio(settings):
+    settings.TRANSCRIPTION_MAX_AUDIO_RATE, settings.TRANSCRIPTION_AUDIO_BURST_SECONDS = 2.0, 1.0
+    now = [100.0]
+    bucket = audio_bucket(clock=lambda: now[0])
+    assert bucket.take(32000) == 0  # one second of audio at once: the burst
+    assert bucket.take(16000) == pytest.approx(0.25)  # half a second more waits for it at 2x real time
+    now[0] += 0.25
+    assert bucket.take(16000) == 0
 
 
 def test_wer():

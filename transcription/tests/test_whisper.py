@@ -58,44 +58,56 @@ def test_a_separate_realtime_model_is_loaded_once_beside_the_main_one():
     shared.close()
 
 
-def test_finals_go_first_and_partials_take_turns_between_streams():
+def queue_behind_a_busy_model(requests):
+    """Stream a's partial holds the model while `requests` (stream, audio, final, queued after) queue;
+    then the model is let go. Returns (audio in the order the model saw it, beams, texts answered)."""
     calls, gate = [], threading.Event()
     shared, _ = transcriber(calls=calls, gate=gate)
     shared.start()
-    results = []
+    answers = {}
 
     def call(stream, audio, *, final):
         executor = shared.executors(stream)["transcription_executor" if final else "realtime_transcription_executor"]
-        results.append(executor.transcribe(audio).text)
+        answers[audio] = executor.transcribe(audio).text
 
-    busy = threading.Thread(target=call, args=("a", "a-partial-1"), kwargs={"final": False})
-    busy.start()
-    while not calls:  # the model is busy with stream a's partial
+    threads = [threading.Thread(target=call, args=("a", "a-partial-1"), kwargs={"final": False})]
+    threads[0].start()
+    while not calls:
         threading.Event().wait(0.01)
-    waiting = []
-    for stream, audio, final in (("a", "a-partial-2", False), ("b", "b-partial", False),
-                                 ("c", "c-partial", False), ("b", "b-final", True)):
-        thread = threading.Thread(target=call, args=(stream, audio), kwargs={"final": final})
-        thread.start()
-        waiting.append(thread)
-        while shared.snapshot()["queued_partials"] + shared.snapshot()["queued_finals"] < len(waiting):
+    for stream, audio, final, queued in requests:
+        threads.append(threading.Thread(target=call, args=(stream, audio), kwargs={"final": final}))
+        threads[-1].start()
+        while shared.snapshot()["queued_partials"] + shared.snapshot()["queued_finals"] != queued:
             threading.Event().wait(0.01)
     gate.set()
-    for thread in [busy, *waiting]:
+    for thread in threads:
         thread.join(10)
-    # The final first; then the partials of the streams served longest ago: c (never), a (before b's final).
-    assert [audio for audio, _ in calls] == ["a-partial-1", "b-final", "c-partial", "a-partial-2", "b-partial"]
-    assert [beam for _, beam in calls] == [2, 5, 2, 2, 2]
-    assert sorted(results) == sorted(audio for audio, _ in calls)
     shared.close()
+    return [audio for audio, _ in calls], [beam for _, beam in calls], answers
 
 
-def test_close_refuses_what_is_queued_and_what_comes_after():
+def test_finals_go_first_and_partials_take_turns_between_streams():
+    order, beams, answers = queue_behind_a_busy_model([
+        ("a", "a-partial-2", False, 1), ("b", "b-partial", False, 2), ("c", "c-final", True, 3)])
+    # The final first; then the partial of the stream served longest ago: b (never) before a.
+    assert order == ["a-partial-1", "c-final", "b-partial", "a-partial-2"]
+    assert beams == [2, 5, 2, 2]
+    assert answers == {audio: audio for audio in order}
+
+
+def test_a_final_drops_the_queued_partial_of_its_stream():
+    order, _, answers = queue_behind_a_busy_model([("b", "b-partial", False, 1), ("b", "b-final", True, 1)])
+    assert order == ["a-partial-1", "b-final"]
+    assert answers["b-partial"] == "" and answers["b-final"] == "b-final"
+
+
+def test_after_close_a_final_is_refused_and_a_partial_answers_empty():
     shared, _ = transcriber()
     shared.start()
     shared.close()
     with pytest.raises(RuntimeError, match="shutting down"):
         shared.executors("a")["transcription_executor"].transcribe("late")
+    assert shared.executors("a")["realtime_transcription_executor"].transcribe("late").text == ""
 
 
 def test_cpu_device_is_honoured_with_int8(settings):

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from flashlearn.errors import DomainError
+from transcription import runtime as runtime_module
 from transcription.client import refusal_message
-from transcription.engine import get_engine, resolve_model
 from transcription.errors import EngineUnavailable
-from transcription.status import publish_now, start_publisher
+from transcription.whisper import resolve_model
 
 
 class Command(BaseCommand):
@@ -36,14 +36,16 @@ class Command(BaseCommand):
         asyncio.run(self.serve())
 
     async def serve(self) -> None:
-        layer, engine = get_channel_layer(), get_engine()
+        runtime = runtime_module.TranscriptionRuntime()
+        runtime_module.use(runtime)
+        layer, engine = get_channel_layer(), runtime.get_engine()
         engine.bind()
         private = await layer.new_channel()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        runtime.start()  # exit hook and status publisher
+        for signum in (signal.SIGTERM, signal.SIGINT):  # after start(): this loop's drain replaces its handlers
             loop.add_signal_handler(signum, stop.set)
-        start_publisher()
         tasks = set()
 
         async def opened(message: dict) -> None:
@@ -87,4 +89,4 @@ class Command(BaseCommand):
         for task in receivers:
             task.cancel()
         await engine.shutdown()
-        await publish_now()
+        await runtime.publish_now()
