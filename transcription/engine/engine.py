@@ -1,16 +1,16 @@
-"""The speech engine: one RealtimeSTT recorder per active audio stream.
+"""The engine: the active streams of this process, their slots (recorders) and their lifecycle.
 
 Threads and the loop:
 - Recorders are built, fed, flushed and shut down in an executor, never on the event loop.
-- Each recorder has one thread running its blocking `text()` loop.
+- Each recorder has one thread running its blocking `text()` loop (transcription/engine/recorder.py).
 - Recorder callbacks (recording start/stop, realtime updates) and finals cross to the engine's
-  event loop with `loop.call_soon_threadsafe`; there, each stream numbers its events (`seq`)
-  and one sender task per stream stores finals and sends everything to the stream's
-  Channels group, in order.
+  event loop with `loop.call_soon_threadsafe`; there, each stream numbers its events
+  (transcription/engine/stream.py) and one sender task per stream stores finals and sends
+  everything to the stream's Channels group, in order (transcription/engine/publish.py).
 
-Recorders are pooled: a stream that closes hands its recorder (already loaded, ~3 s to build)
-to the next stream after a flush and a wash of silence; pooled recorders are shut down after
-TRANSCRIPTION_KEEP_WARM seconds unused.
+Recorders are pooled: a stream that closes hands its recorder to the next stream after a flush and a
+wash of silence; pooled recorders are shut down after TRANSCRIPTION_KEEP_WARM seconds unused. All of
+them share the process's one Whisper model (transcription/whisper.py), loaded with the first stream.
 
 Slots (transcription/slots.py): at most TRANSCRIPTION_MAX_STREAMS active streams, at most
 TRANSCRIPTION_MAX_STREAMS_PER_USER per account, and a live session's stream may take the slot of
@@ -26,13 +26,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from transcription import groups, whisper
+from transcription import whisper
+from transcription.engine.publish import publish_events, store_segment
+from transcription.engine.recorder import BYTES_PER_SECOND, Slot, build_recorder, feed_recorder
+from transcription.engine.stream import ActiveStream
 from transcription.errors import (
     CLOSE_GOING_AWAY,
     CLOSE_IDLE,
@@ -41,241 +42,20 @@ from transcription.errors import (
     StreamBusy,
 )
 from transcription.slots import Holder, LocalSlots
-from transcription.voice import VoiceDetector, silero_load
+from transcription.voice import VoiceDetector
 
 logger = logging.getLogger("transcription.engine")
 
-SAMPLE_RATE = 16000
-BYTES_PER_SECOND = SAMPLE_RATE * 2
 FLUSH_TIMEOUT_SECONDS = 15.0
 PUMP_INTERVAL = 0.1
 PUMP_SILENCE = b"\x00" * int(BYTES_PER_SECOND * PUMP_INTERVAL)
 PREEMPTED_REASON = "a live session needed this slot and this stream was idle longest"
 
 
-# --- The model ---------------------------------------------------------------------------------
 # Which model and device, and the one loaded copy every stream shares: transcription/whisper.py.
 resolve_model, model_state = whisper.resolve_model, whisper.model_state
 
 
-class _QuietClose(logging.Filter):
-    """RealtimeSTT 1.1.2 logs an error with a traceback at every shutdown: its engine has no close()."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Could not close realtime transcription model")
-
-
-def quiet_shutdown_banner() -> None:
-    """RealtimeSTT 1.1.2 prints a red "RealtimeSTT shutting down" on stdout at every recorder shutdown
-    (a print, so no log level silences it; the test run ended with two). That module's print becomes a
-    debug log line; nothing else in the process is touched."""
-    from RealtimeSTT.core import shutdown as stt_shutdown
-
-    if getattr(stt_shutdown, "print", None) is not _banner_to_debug_log:
-        stt_shutdown.print = _banner_to_debug_log
-
-
-def _banner_to_debug_log(*args, **kwargs) -> None:
-    logger.debug("realtimestt: %s", " ".join(str(arg) for arg in args))
-
-
-def build_recorder(model: str, callbacks: dict[str, Callable], executors: dict[str, object]):
-    """A RealtimeSTT recorder fed by hand (blocking, run it in an executor). It loads no model of its own:
-    `executors` send its finals and partials to the process's SharedTranscriber (transcription/whisper.py);
-    it keeps its own voice detection and buffers."""
-    from RealtimeSTT import AudioToTextRecorder
-
-    stt_logger = logging.getLogger("realtimestt")
-    if not any(isinstance(f, _QuietClose) for f in stt_logger.filters):
-        stt_logger.addFilter(_QuietClose())
-    quiet_shutdown_banner()
-
-    return AudioToTextRecorder(
-        model=model, realtime_model_type=model, use_microphone=False, spinner=False, language="en",
-        enable_realtime_transcription=True, use_main_model_for_realtime=False,
-        post_speech_silence_duration=settings.TRANSCRIPTION_POST_SPEECH_SILENCE,
-        realtime_processing_pause=settings.TRANSCRIPTION_PARTIAL_INTERVAL,
-        early_transcription_on_silence=settings.TRANSCRIPTION_EARLY_FINAL_SILENCE, no_log_file=True,
-        level=logging.WARNING, **executors, **callbacks,
-    )
-
-
-# --- A pooled recorder --------------------------------------------------------------------------
-class Slot:
-    """A recorder, its `text()` thread, and the stream it currently serves (None when pooled)."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.stream: ActiveStream | None = None
-        self.recorder = None
-        self.thread: threading.Thread | None = None
-        self.stopping = threading.Event()
-        self.idle_since = time.monotonic()
-
-    def callbacks(self) -> dict[str, Callable]:
-        return {
-            "on_recording_start": lambda *a: self.post("recording_start"),
-            "on_recording_stop": lambda *a: self.post("recording_stop"),
-            "on_realtime_transcription_update": lambda text, *a: self.post("partial", text),
-        }
-
-    def post(self, kind: str, text: str = "") -> None:
-        """Called on recorder threads: hand the event to the loop of the stream being served."""
-        stream = self.stream
-        if stream is None:
-            return
-        try:
-            stream.loop.call_soon_threadsafe(stream.on_recorder_event, kind, text)
-        except RuntimeError:  # the loop is closed: the stream is gone
-            pass
-
-    def start(self, model: str, transcriber: whisper.SharedTranscriber) -> None:
-        silero_load()  # the idle clock's voice check (transcription/voice.py)
-        self.recorder = self.engine.recorder_factory(model, self.callbacks(), transcriber.executors(self))
-        self.thread = threading.Thread(target=self.text_loop, name="transcription-text", daemon=True)
-        self.thread.start()
-
-    def text_loop(self) -> None:
-        recorder = self.recorder
-        while not self.stopping.is_set():
-            try:
-                text = recorder.text()
-            except Exception:
-                if not self.stopping.is_set():
-                    logger.exception("recorder text() failed")
-                return
-            if self.stopping.is_set():
-                return
-            self.post("final", text or "")
-
-    def wash(self) -> None:
-        """Blocking: flush what the last stream left and push its audio out of the pre-roll buffer."""
-        recorder = self.recorder
-        recorder.flush_audio_input()
-        recorder.drain_audio_input(timeout=5)
-        if recorder.is_recording:
-            recorder.abort()
-        recorder.clear_audio_queue()
-        recorder.feed_audio(b"\x00" * int(BYTES_PER_SECOND * (recorder.pre_recording_buffer_duration + 0.2)))
-        recorder.drain_audio_input(timeout=5)
-
-    def shutdown(self) -> None:
-        """Blocking: stop the recorder and join its thread."""
-        self.stopping.set()
-        if self.recorder is not None:
-            try:
-                self.recorder.shutdown()
-            except Exception:  # RealtimeSTT 1.1.2 logs a harmless AttributeError on close()
-                logger.debug("recorder shutdown raised", exc_info=True)
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-        if self.engine.transcriber is not None:
-            self.engine.transcriber.forget(self)
-
-
-# --- An active stream ---------------------------------------------------------------------------
-@dataclass
-class ActiveStream:
-    engine: Engine
-    name: str
-    speaker_id: int | None
-    reply_channel: str | None
-    loop: asyncio.AbstractEventLoop
-    slot: Slot | None = None
-    live: bool = False
-    state: str = "starting"
-    seq: int = 0
-    samples_fed: int = 0
-    utterance_start: float = 0.0
-    utterance_end: float = 0.0
-    in_utterance: bool = False
-    finals: int = 0
-    last_audio: float = field(default_factory=time.monotonic)  # any frame: the pump's clock
-    last_voiced: float = field(default_factory=time.monotonic)  # speech: the idle clock
-    voice: VoiceDetector | None = None
-    opened_at: float = field(default_factory=time.time)
-    outbox: asyncio.Queue = field(default_factory=asyncio.Queue)
-    sender: asyncio.Task | None = None
-    final_waiters: list = field(default_factory=list)
-    closing: bool = False
-
-    @property
-    def offset(self) -> float:
-        return self.samples_fed / SAMPLE_RATE
-
-    def on_recorder_event(self, kind: str, text: str) -> None:
-        """On the loop: number the event and queue it for the sender, in order."""
-        if kind == "recording_start":
-            self.in_utterance, self.state = True, "recording"
-            self.utterance_start = self.offset
-        elif kind == "recording_stop":
-            self.state = "transcribing"
-            self.utterance_end = self.offset
-        elif kind == "partial":
-            if self.state == "recording" and text.strip():
-                self.seq += 1
-                self.outbox.put_nowait({"final": False, "text": text.strip(), "seq": self.seq})
-        elif kind == "final":
-            end = self.utterance_end if self.state == "transcribing" else self.offset
-            self.in_utterance, self.state = False, "listening"
-            self.finals += 1
-            if text.strip():
-                self.seq += 1
-                start = min(self.utterance_start, end)
-                self.outbox.put_nowait({"final": True, "text": text.strip(), "seq": self.seq,
-                                        "start": round(start, 2), "end": round(end, 2)})
-            else:
-                self.wake_final_waiters()
-
-    def wake_final_waiters(self) -> None:
-        for waiter in self.final_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self.final_waiters.clear()
-
-    async def send_events(self) -> None:
-        """One sender per stream: finals are stored first (for their id), then everything goes out in order."""
-        layer = get_channel_layer()
-        while True:
-            event = await self.outbox.get()
-            if event is None:
-                return
-            if not event["final"] and not self.outbox.empty():
-                continue  # a newer event is queued: this partial is already stale
-            message = {"type": "transcription.event", "stream": self.name, "timestamp": time.time(), **event}
-            if event["final"]:
-                try:
-                    segment = await database_sync_to_async(self.engine.store_segment)(
-                        stream=self.name, speaker_id=self.speaker_id, text=event["text"],
-                        start=event["start"], end=event["end"], seq=event["seq"])
-                    message["segment"], message["stored"] = segment.pk, True
-                except Exception:
-                    # Listeners are told (a `stored: false` final and a `segment_not_stored` error frame):
-                    # the REST list, their durable record, will not have this sentence.
-                    logger.exception("could not store a final segment of %s", self.name)
-                    message["segment"], message["stored"] = None, False
-            try:
-                await layer.group_send(groups.stream_group(self.name), message)
-                await layer.group_send(groups.ALL_STREAMS, message)
-            except Exception:
-                logger.exception("could not publish a transcription event of %s", self.name)
-            if event["final"]:
-                self.wake_final_waiters()
-
-
-def feed_recorder(recorder, voice: VoiceDetector | None, data: bytes) -> bool:
-    """Blocking (executor): feed the recorder; True when the frame completed a stretch of speech."""
-    recorder.feed_audio(data)
-    return voice is not None and voice.heard(data)
-
-
-def store_segment(*, stream: str, speaker_id: int | None, text: str, start: float, end: float, seq: int):
-    from transcription.services import segment_create
-
-    return segment_create(stream=stream, speaker_id=speaker_id, text=text, start=start, end=end, seq=seq)
-
-
-# --- The engine ---------------------------------------------------------------------------------
 class Engine:
     """Owns the recorders of this process. Every public method is a coroutine for the event loop."""
 
@@ -389,7 +169,7 @@ class Engine:
             self.error = None
             active = ActiveStream(engine=self, name=stream, speaker_id=speaker_id, reply_channel=reply_channel,
                                   loop=self.loop, slot=slot, state="listening", live=live, voice=VoiceDetector())
-            active.sender = self.loop.create_task(active.send_events())
+            active.sender = self.loop.create_task(publish_events(active))
             slot.stream = active
             self.streams[stream] = active
         except BaseException:
