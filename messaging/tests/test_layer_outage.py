@@ -1,4 +1,4 @@
-"""Chat across a real channel-layer outage: two daphne processes, a private Redis stopped and started.
+"""Chat across a real channel-layer outage: two `manage.py serve` processes, a private Redis stopped and started.
 
 Members sit on both processes; two of them keep sending while Redis is down for 3 s, then for 10 s.
 After each recovery every member must have every stored message exactly once, in order (issue 11
@@ -18,9 +18,10 @@ import websockets
 from django.db import connection
 
 from bench.core import free_port
+from flashlearn.servers import DEFAULT
 from messaging.models import Message
 from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory, token_for
-from messaging.tests.test_scale_out import ORIGIN, daphne_processes, next_frame
+from messaging.tests.test_scale_out import ORIGIN, next_frame, processes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 PROBE = 0.3  # MESSAGING_HUB_PROBE_INTERVAL of the servers under test
@@ -150,10 +151,11 @@ async def test_no_member_misses_a_message_across_redis_outages(room):
     users, session, tokens = room
     path = f"/ws/live_sessions/{session.pk}/?token="
     figures = []
-    with private_redis() as redis_server, daphne_processes(
-        2, REDIS_URL=redis_server.url, REDIS_PREFIX="outage", MESSAGING_HUB_PROBE_INTERVAL=str(PROBE),
+    with private_redis() as redis_server, processes(
+        2, DEFAULT, REDIS_URL=redis_server.url, REDIS_PREFIX="outage", MESSAGING_HUB_PROBE_INTERVAL=str(PROBE),
         MESSAGING_HUB_SWEEP_INTERVAL="2", MESSAGING_PRESENCE_TTL="3",
-    ) as [(_p1, port1, _log1), (_p2, port2, _log2)]:
+    ) as [first, second]:
+        port1, port2 = first.port, second.port
         members = []
         for i, user in enumerate(users):
             port = (port1, port2)[i % 2]

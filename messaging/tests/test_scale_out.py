@@ -39,12 +39,12 @@ def database_url() -> str:
 def processes(count: int, server: str, **extra_env: str):
     """`count` separate `manage.py serve` processes (one worker each, the adapter of `server`)
     sharing the test database and Redis."""
-    env = project_env(
-        DJANGO_SETTINGS_MODULE="flashlearn.settings", DEBUG="true", SECRET_KEY=settings.SECRET_KEY,
-        JWT_SECRET_KEY=settings.JWT_SECRET_KEY, DATABASE_URL=database_url(), REDIS_URL=settings.REDIS_URL,
-        REDIS_PREFIX=settings.REDIS_PREFIX, MESSAGING_PRESENCE_TTL=str(PRESENCE_TTL),
-        MESSAGING_PRESENCE_COALESCE="0.01", LOG_LEVEL="WARNING", DIRECT_DATABASE_URL=None, **extra_env,
-    )
+    env = project_env(**{
+        "DJANGO_SETTINGS_MODULE": "flashlearn.settings", "DEBUG": "true", "SECRET_KEY": settings.SECRET_KEY,
+        "JWT_SECRET_KEY": settings.JWT_SECRET_KEY, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+        "REDIS_PREFIX": settings.REDIS_PREFIX, "MESSAGING_PRESENCE_TTL": str(PRESENCE_TTL),
+        "MESSAGING_PRESENCE_COALESCE": "0.01", "LOG_LEVEL": "WARNING", "DIRECT_DATABASE_URL": None, **extra_env,
+    })
     logs = Path(tempfile.mkdtemp(prefix="scale-out-"))
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(harness.serve(env=env, log=logs / f"serve-{n}.log", server=server))
