@@ -96,9 +96,13 @@ def transcription_frame(event: dict) -> dict:
     frame = {"type": "transcription", "text": event["text"], "final": event["final"], "stream": event["stream"],
              "seq": event["seq"], "timestamp": event["timestamp"]}
     if event["final"]:
-        frame.update(segment=event.get("segment"), stored=event.get("stored", False), start=event["start"],
-                     end=event["end"])
+        frame.update(segment=event.get("segment"), stored=was_stored(event), start=event["start"], end=event["end"])
     return frame
+
+
+def was_stored(event: dict) -> bool:
+    """The engine says (`stored`); an event from a process without that field, by its segment id."""
+    return event.get("stored", event.get("segment") is not None)
 
 
 def not_stored_frame(event: dict) -> dict:
@@ -196,7 +200,7 @@ class ListenerSocket(TranscriptionSocket):
         while True:
             event = await self.outbox.get()
             await self.send_json(transcription_frame(event))
-            if event["final"] and not event.get("stored", False):
+            if event["final"] and not was_stored(event):
                 await self.send_json(not_stored_frame(event))
 
     async def transcription_event(self, event):

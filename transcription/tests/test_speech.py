@@ -118,8 +118,8 @@ async def test_all_streams_socket_sees_only_visible_streams(speech_ready, users,
     await watcher.disconnect()
 
 
-async def test_stream_cap_refuses_with_retry_after(speech_ready, users, engine, settings):
-    assert engine.max_streams == 2
+async def test_stream_cap_refuses_with_retry_after(speech_ready, users, engine, monkeypatch):
+    monkeypatch.setattr(engine, "max_streams", 2)
     first = await open_speaker(users[0], f"user-{users[0].pk}")
     second = await open_speaker(users[1], f"user-{users[1].pk}")
     current = await adb(engine_status)()
