@@ -105,3 +105,34 @@ def test_voice_detector_hears_speech_in_any_frame_size():
         detector = VoiceDetector()
         pcm = speech_pcm(SENTENCES[3])
         assert any([detector.heard(pcm[i:i + frame]) for i in range(0, len(pcm), frame)]), frame
+
+
+async def test_the_runtime_drains_its_engine_then_closes_its_sockets_and_starts_no_new_engine():
+    from transcription.runtime import TranscriptionRuntime
+    from transcription.status import engine_status
+
+    events = []
+
+    class Engine:
+        closed = False
+
+        def snapshot(self):
+            return {"recorder_initialized": False, "streams": {}, "error": None}
+
+        async def shutdown(self):
+            self.closed = True
+            events.append("engine flushed and stopped")
+
+    class Socket:
+        async def going_away(self):
+            events.append("socket closed 1001")
+
+    runtime = TranscriptionRuntime(engine_factory=Engine)
+    engine, socket = runtime.get_engine(), Socket()
+    runtime.sockets.add(socket)
+    runtime.clients["listeners"] += 1
+    assert engine_status(runtime)["clients"] == {"speakers": 0, "listeners": 1, "status": 0}
+
+    await runtime.drain()
+    assert events == ["engine flushed and stopped", "socket closed 1001"]
+    assert runtime.get_engine() is engine and engine.closed  # shutting down: no fresh engine for a late socket
