@@ -21,12 +21,14 @@ from typing import Protocol
 
 logger = logging.getLogger("flashlearn.server")
 
-# name -> module; the first is the default (docs/decisions/asgi-server.md)
+# name -> module
 SERVERS = {
-    "daphne": "flashlearn.servers.daphne",
     "uvicorn": "flashlearn.servers.uvicorn",
+    "daphne": "flashlearn.servers.daphne",
 }
-DEFAULT = "daphne"
+# Measured against daphne and granian serving this project in one run (docs/decisions/asgi-server.md):
+# the fastest that passes every test. Daphne stays supported (and is Channels' `runserver`).
+DEFAULT = "uvicorn"
 APPLICATION = "flashlearn.asgi:application"
 
 

@@ -13,6 +13,7 @@ import pytest
 from django.core.management.base import CommandError
 
 from bench.core import free_port
+from flashlearn import servers
 from flashlearn.management.commands.serve import default_concurrency, resolve_concurrency, worker_command
 from flashlearn.tests.helpers import ROOT, get, manage, project_env, running
 
@@ -162,7 +163,7 @@ def test_two_workers_serve_and_stop_cleanly_on_sigterm(tmp_path):
             time.sleep(0.1)
         assert not any(_alive(pid) for pid in workers), "a worker outlived the launcher"
     output = server.output()
-    assert "with 2 daphne process(es)" in output
+    assert f"with 2 {servers.DEFAULT} process(es)" in output
     logged = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"request"' in line]
     assert {entry["request_id"] for entry in logged} >= {f"serve-{n}" for n in range(20)}
 
@@ -187,16 +188,17 @@ def test_workers_die_with_the_launcher_even_on_sigkill(tmp_path):
         assert not any(_alive(pid) for pid in workers)
 
 
-def test_single_uvicorn_worker_without_redis_serves_http_and_websockets(tmp_path):
+@pytest.mark.parametrize("server", servers.SERVERS)
+def test_single_worker_without_redis_serves_http_and_websockets(tmp_path, server):
     port = free_port()
     env = project_env(DEBUG="true", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}")
-    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", "uvicorn"]
-    with running(argv, env=env, ready_url=f"http://127.0.0.1:{port}/healthz", log=tmp_path / "serve.log") as server:
+    argv = [sys.executable, "manage.py", "serve", "--port", str(port), "--server", server]
+    with running(argv, env=env, ready_url=f"http://127.0.0.1:{port}/healthz", log=tmp_path / "serve.log") as served:
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         assert asyncio.run(_websocket_close_code(f"ws://127.0.0.1:{port}/ws/no-such-route/")) == 4401
-        server.proc.send_signal(signal.SIGINT)
-        assert server.proc.wait(timeout=30) == 0
-    assert "with 1 uvicorn process(es)" in server.output()
+        served.proc.send_signal(signal.SIGINT)
+        assert served.proc.wait(timeout=30) == 0
+    assert f"with 1 {server} process(es)" in served.output()
 
 
 def test_procfile_uses_the_launcher_and_migrates_on_release():
