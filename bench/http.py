@@ -1,5 +1,6 @@
-"""HTTP serving: the project as `manage.py serve` runs it (daphne workers) beside the same app on
-uvicorn workers, and a bare Starlette/uvicorn endpoint as the machine's ceiling.
+"""HTTP serving: the project under `manage.py serve --server daphne` beside the same app on uvicorn
+workers (the default), and a bare Starlette/uvicorn endpoint as the machine's ceiling. The three-server
+comparison with fan-out and memory (granian too) is `bench/servers.py`.
 
 Workloads: GET /healthz (Django, no I/O) and GET /bench/rows (a DRF list view reading a page of
 rows: SQLite by default, PostgreSQL when DATABASE_URL points at it). Then `manage.py serve`
@@ -68,7 +69,7 @@ def _uvicorn(app: str, port: int, env: dict[str, str]):
     return server(argv, port=port, env=env)
 
 
-def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "daphne"):
+def _serve(workers: int, port: int, env: dict[str, str], server_name: str = "daphne"):  # rows say "daphne"
     argv = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--server", server_name]
     return server(argv, port=port, env=env)
@@ -85,7 +86,7 @@ def run(args) -> list[Row]:
     with _uvicorn("bench.ceiling_app:app", free_port(), env) as base:
         _load(base, "/healthz", WARMUP_SECONDS)
         ceiling = _load(base, "/healthz", duration)
-    # The project as `make run` serves it (one daphne worker) beside the same app on a uvicorn worker.
+    # One daphne worker beside one uvicorn worker (row names kept, so `bench compare` reads older runs).
     with _serve(1, free_port(), env) as served, _serve(1, free_port(), env, "uvicorn") as on_uvicorn:
         health, uv_health = _pair(served, on_uvicorn, "/healthz", duration)
         rows_load, uv_rows = _pair(served, on_uvicorn, "/bench/rows", duration)

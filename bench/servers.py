@@ -153,7 +153,7 @@ def run(args) -> list[Row]:
         print("[bench] servers: REDIS_URL is unset (fan-out uses the Redis layer). Skipped.")
         return []
     raise_fd_limit()
-    names = [*SERVERS, "granian"] if not getattr(args, "servers", None) else args.servers.split(",")
+    names = [*SERVERS, "granian"]
     duration = args.duration
     env = production_env(MESSAGING_WS_RATE="1000000", MESSAGING_WS_BURST="1000000", JWT_SECRET_KEY="b" * 64)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)

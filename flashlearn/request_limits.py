@@ -2,7 +2,7 @@
 
 Declared bodies (Content-Length) are refused from the header alone; streamed ones (chunked) are
 counted as they arrive and refused the moment they pass the cap, so no body larger than the cap is
-ever held. Under daphne the same cap is also enforced in the server itself (flashlearn/daphne_server.py),
+ever held. Under daphne the same cap is also enforced in the server itself (flashlearn/servers/daphne.py),
 because daphne buffers a whole body before the application sees any of it.
 """
 

@@ -5,8 +5,8 @@ either fails during the handshake, daphne answers the upgrade with an HTTP 500 (
 while the pool waits). This outer ASGI middleware turns a dependency error raised before or
 during the handshake into: accept, one JSON error frame, close 1013 ("try again later"), the
 only refusal a browser can read. (Plain daphne will not send 1013, autobahn's sendClose refuses
-it; `manage.py serve` runs daphne through flashlearn/daphne_server.py, which sends it.) While the database
-circuit breaker is open the handshake is refused that way at once, without the token check.
+it; `manage.py serve` runs each server through its adapter in flashlearn/servers/, which sends
+it.) While the database circuit breaker is open the handshake is refused that way at once, without the token check.
 
     {"type": "error", "code": "database_unavailable", "message": "...", "retry_after": 5}
 

@@ -25,7 +25,7 @@ from flashlearn.tests.helpers import get, project_env, running
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 POOL_TIMEOUT = 2  # what each request waited before the breaker
-# 1013 "try again later": `serve` runs daphne through flashlearn/daphne_server.py, which sends it
+# 1013 "try again later": `serve` runs each server through its adapter (flashlearn/servers/), which sends it
 TRY_AGAIN = (1013,)
 
 
