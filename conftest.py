@@ -59,9 +59,9 @@ def api_client():
 
 @pytest.fixture
 def user(db):
-    from django.contrib.auth import get_user_model
+    from accounts.tests.factories import user_create
 
-    return get_user_model().objects.create_user(email="ada@example.com", password="correct horse battery")
+    return user_create(email="ada@example.com", password="correct horse battery")
 
 
 @pytest.fixture

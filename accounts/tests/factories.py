@@ -1,10 +1,11 @@
-"""Test builders: users and externally issued (Supabase-style) tokens."""
+"""Test builders: users (the one user factory of every app's tests) and externally issued (Supabase-style) tokens."""
 
 from __future__ import annotations
 
 import time
 import uuid
 
+import factory
 import jwt
 
 from accounts.models import User
@@ -13,8 +14,26 @@ PASSWORD = "correct horse battery staple"
 SUPABASE_SECRET = "test-supabase-secret-0123456789abcdef0123456789abcdef"
 
 
-def user_create(*, email: str = "grace@example.com", password: str = PASSWORD, **extra) -> User:
-    return User.objects.create_user(email=email, password=password, **extra)
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user made the way the app makes them: the manager's create_user (normalised email, hashed
+    password, the profile every user has)."""
+
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"User {n}")
+    password = PASSWORD
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> User:
+        return model_class.objects.create_user(*args, **kwargs)
+
+
+def user_create(*, email: str = "grace@example.com", password: str = PASSWORD, display_name: str = "",
+                **extra) -> User:
+    """UserFactory with a known address and password and, as signup leaves it, no display name."""
+    return UserFactory(email=email, password=password, display_name=display_name, **extra)
 
 
 def external_token(

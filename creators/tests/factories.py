@@ -1,18 +1,11 @@
 from __future__ import annotations
 
 import factory
-from django.contrib.auth import get_user_model
 
+from accounts.tests.factories import UserFactory
 from creators.models import Creator, CreatorPost, Platform
 
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("email",)
-
-    email = factory.Sequence(lambda n: f"user{n}@example.com")
-    password = factory.django.Password("pw-for-tests-1")
+__all__ = ["CreatorFactory", "PostFactory", "UserFactory"]
 
 
 class CreatorFactory(factory.django.DjangoModelFactory):

@@ -5,21 +5,14 @@ from __future__ import annotations
 import itertools
 
 import factory
-from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.tests.factories import UserFactory
 from messaging.models import LiveSession, Membership, Message
 
+__all__ = ["LiveSessionFactory", "MembershipFactory", "MessageFactory", "UserFactory", "client_for", "token_for"]
+
 _seq = itertools.count(1)
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-
-    email = factory.Sequence(lambda n: f"member{n}@example.com")
-    display_name = factory.Sequence(lambda n: f"Member {n}")
-    password = "!unusable"  # an unusable hash: these users sign in with tokens only
 
 
 class LiveSessionFactory(factory.django.DjangoModelFactory):
