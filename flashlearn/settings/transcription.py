@@ -16,7 +16,7 @@ if TRANSCRIPTION_DEVICE not in ("auto", "cpu", "cuda"):
 TRANSCRIPTION_COMPUTE_TYPE = env_str("TRANSCRIPTION_COMPUTE_TYPE")  # None: int8 on the CPU, float16 on CUDA
 TRANSCRIPTION_BEAM_SIZE = env_int("TRANSCRIPTION_BEAM_SIZE", 5)  # finals
 TRANSCRIPTION_REALTIME_BEAM_SIZE = env_int("TRANSCRIPTION_REALTIME_BEAM_SIZE", 3)  # partials
-TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 2)
+TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 4)  # docs/benchmarks.md, "Transcription"
 # One account holds at most this many of those slots (a live session may still take the slot of the
 # user stream idle longest: docs/security.md, "## Transcription slots").
 TRANSCRIPTION_MAX_STREAMS_PER_USER = env_int("TRANSCRIPTION_MAX_STREAMS_PER_USER", 1)
