@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from django.db import OperationalError
 
 from bench.core import free_port
 from flashlearn import health
-from flashlearn.tests.helpers import get, project_env, running
+from flashlearn.tests.live import get, project_env, serve
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/healthz/"])
@@ -102,14 +101,12 @@ def test_health_routes_refuse_writes(client):
 def test_database_down_gives_503_with_retry_after_from_a_real_server(tmp_path):
     """DATABASE_URL at a closed loopback port: /__dbcheck__ and /readyz answer 503, /healthz 200."""
     closed = free_port()  # nothing listens there: connection refused, at once
-    port = free_port()
     env = project_env(
         DEBUG="true", DATABASE_URL=f"postgres://postgres:hunter2@127.0.0.1:{closed}/flashlearn",
         DB_POOL_TIMEOUT="1", DB_CONNECT_TIMEOUT="1", LOG_LEVEL="WARNING",
     )
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flashlearn.asgi:application"]
-    base = f"http://127.0.0.1:{port}"
-    with running(argv, env=env, ready_url=f"{base}/healthz", log=tmp_path / "daphne.log") as server:
+    with serve(env=env, log=tmp_path / "serve.log") as server:
+        base = server.base
         status, headers, body = get(f"{base}/__dbcheck__")
         assert status == 503
         assert int(headers["Retry-After"]) > 0
