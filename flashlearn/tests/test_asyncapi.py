@@ -8,103 +8,44 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from jsonschema import Draft7Validator
 
 from flashlearn.asgi import application
 from flashlearn.breaker import DATABASE, breaker_for
 from flashlearn.routing import websocket_urlpatterns
+from flashlearn.tests.asyncapi import (
+    DOCUMENT,
+    DOCUMENT_PATH,
+    channel_for,
+    check_close,
+    check_frame,
+    messages_of,
+    pointer,
+)
 from messaging import services
 from messaging.apis import SessionOut
 from messaging.events import SessionPayload
 from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory, token_for
 from transcription import groups
 
-DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
-DOCUMENT = yaml.safe_load(DOCUMENT_PATH.read_text())
 ORIGIN = [(b"origin", b"http://localhost")]
-BINARY = "application/octet-stream"
-
-
-# --- reading the document -------------------------------------------------------------------
-
-
-def pointer(ref: str) -> dict:
-    assert ref.startswith("#/"), ref
-    node = DOCUMENT
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-def deref(node: dict) -> tuple[dict, str | None]:
-    """The node a `$ref` chain ends at, and the last reference followed."""
-    ref = None
-    while "$ref" in node:
-        ref = node["$ref"]
-        node = pointer(ref)
-    return node, ref
-
-
-def validator(payload_ref: str) -> Draft7Validator:
-    # `$ref`s inside the payload point into the whole document: validate against it as the root.
-    root = {"$ref": payload_ref, "components": DOCUMENT["components"]}
-    return Draft7Validator(root, format_checker=Draft7Validator.FORMAT_CHECKER)
-
-
-def messages_of(channel: str, action: str) -> list[tuple[str, dict, Draft7Validator]]:
-    """(name, message, payload validator) for each message of `channel`'s operations doing `action`."""
-    found = []
-    for operation in DOCUMENT["operations"].values():
-        if operation["action"] != action or operation["channel"]["$ref"] != f"#/channels/{channel}":
-            continue
-        for entry in operation["messages"]:
-            message, ref = deref(entry)
-            assert ref and ref.startswith("#/components/messages/"), entry
-            found.append((ref.rsplit("/", 1)[1], message, validator(f"{ref}/payload")))
-    return found
-
-
-def check_frame(channel: str, action: str, frame: str | bytes) -> str:
-    """The name of the message `frame` is; fails with the schema errors of the candidates."""
-    candidates = messages_of(channel, action)
-    assert candidates, f"no {action} operation for channel {channel}"
-    if isinstance(frame, bytes):
-        names = [name for name, message, _ in candidates if message.get("contentType") == BINARY]
-        assert names, f"{channel}: a binary frame, but no binary message ({action})"
-        return names[0]
-    try:
-        data = json.loads(frame)
-    except ValueError:  # text that is not JSON: only a message that takes any frame allows it
-        names = [name for name, message, _ in candidates if message.get("payload") == {}]
-        assert names, f"{channel}: {frame!r} is not JSON, and no message takes any frame ({action})"
-        return names[0]
-    errors = {}
-    for name, message, check in candidates:
-        if message.get("contentType") == BINARY and message.get("payload") != {}:
-            continue
-        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in check.iter_errors(data)]
-        if not problems:
-            return name
-        if data.get("type") == message.get("name"):
-            errors[name] = problems
-    raise AssertionError(f"{channel} ({action}): {data} matches no message; {errors or 'no message of its type'}")
 
 
 # --- capturing what the consumers send ---------------------------------------------------------
 
 
 class Recorded(WebsocketCommunicator):
-    """A communicator that checks every frame both ways against `channel`, and every close code."""
+    """A communicator that checks every frame both ways, and every close code, against the channel
+    its path belongs to; `seen` names the messages in the order they came."""
 
     def __init__(self, channel: str, path: str, **kwargs):
         super().__init__(application, path, headers=ORIGIN, **kwargs)
+        assert channel_for(self.scope["path"]) == channel, (path, channel_for(self.scope["path"]))
         self.channel = channel
         self.seen: list[str] = []
 
@@ -123,7 +64,7 @@ class Recorded(WebsocketCommunicator):
             self.seen.append(check_frame(self.channel, "send", frame))
         elif output["type"] == "websocket.close":
             code = output.get("code", 1000)
-            assert code in DOCUMENT["channels"][self.channel]["x-close-codes"], (self.channel, code)
+            check_close(self.channel, code)
             self.seen.append(f"close {code}")
         return output
 
@@ -186,11 +127,24 @@ def test_references_resolve_and_every_channel_has_both_directions():
         assert listed == {f"#/channels/{name}/messages/{key}" for key in channel["messages"]}, name
 
 
+def test_every_close_code_is_in_the_api_docs_and_the_code():
+    """A code listed for a channel is explained in docs/api.md and is one the code base can send."""
+    root = DOCUMENT_PATH.parents[1]
+    api_md = (root / "docs" / "api.md").read_text()
+    sources = "\n".join(path.read_text() for app in ("accounts", "flashlearn", "messaging", "transcription")
+                        for path in (root / app).rglob("*.py") if "tests" not in path.parts)
+    for code in DOCUMENT["components"]["x-close-codes"]:
+        assert re.search(rf"\b{code}\b", api_md), f"close code {code} is not in docs/api.md"
+        assert re.search(rf"\b{code}\b", sources), f"close code {code}: nothing in the code sends it"
+
+
 # --- the shared payloads are the OpenAPI components ----------------------------------------
 
 
 def shape(schema: dict, document: dict, *, nullable: bool = False) -> dict:
-    """What a property is, from an OpenAPI 3.0 or an AsyncAPI (JSON Schema) schema, compared as equal."""
+    """What a property is, from an OpenAPI 3.0 or an AsyncAPI (JSON Schema) schema, compared as equal:
+    types, nullability, formats, enums, required fields and the descriptions the TypedDicts give."""
+    description = schema.get("description")
     while True:
         if "$ref" in schema:
             target = schema["$ref"].rsplit("/", 1)[1]
@@ -211,7 +165,10 @@ def shape(schema: dict, document: dict, *, nullable: bool = False) -> dict:
     if "null" in kinds or schema.get("nullable") or nullable:
         kinds.discard("null")
         nullable = True
-    out = {"type": sorted(kinds), "nullable": nullable, "format": schema.get("format")}
+    out = {"type": sorted(kinds), "nullable": nullable, "format": schema.get("format"),
+           "description": description or (schema.get("description") if "properties" in schema else None)}
+    if out["description"]:
+        out["description"] = " ".join(out["description"].split())
     if "enum" in schema:
         out["enum"] = sorted(v for v in schema["enum"] if v is not None)
         out["type"] = []
@@ -230,6 +187,7 @@ def test_shared_payloads_match_the_openapi_components(client):
     for ours, theirs in pairs.items():
         expected = shape(components[theirs], openapi)
         if ours == "Session":  # REST adds the caller's own fields to what every member sees
+            expected["description"] = " ".join(SessionPayload.__doc__.split())
             for field in SessionOut.__annotations__.keys() - SessionPayload.__annotations__.keys():
                 expected["properties"].pop(field)
                 if field in expected["required"]:
@@ -352,7 +310,7 @@ def caption(stream: str, seq: int, *, final: bool) -> dict:
     event = {"type": "transcription.event", "stream": stream, "timestamp": time.time(), "final": final,
              "text": "hello there", "seq": seq}
     if final:
-        event.update(segment=None if seq > 2 else seq, start=0.0, end=1.2)
+        event.update(segment=None if seq > 2 else seq, stored=seq <= 2, start=0.0, end=1.2)
     return event
 
 
@@ -371,13 +329,15 @@ async def test_transcription_frames_follow_the_document():
         await layer.group_send(groups.ALL_STREAMS, caption(stream, seq, final=final))
         for socket in (listener, everything):
             assert (await socket.frame())["seq"] == seq
+            if seq == 3:
+                assert (await socket.frame())["code"] == "segment_not_stored"
     for socket in (listener, everything):
         await socket.send_to(text_data=json.dumps({"type": "ping"}))
         assert (await socket.frame())["type"] == "pong"
         await socket.send_invalid(text_data="speak?")
         assert (await socket.frame())["code"] == "invalid_message"
         await socket.disconnect()
-        assert socket.seen == ["Transcription"] * 3 + ["TranscriptionPong", "TranscriptionError"]
+        assert socket.seen == ["Transcription"] * 3 + ["SegmentNotStored", "TranscriptionPong", "TranscriptionError"]
 
     status = Recorded("status", f"/st?token={token}")
     assert (await status.connect(timeout=10))[0]
