@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection as db_connection
 
+from accounts.tests.races import run_together
 from calendars import services
 from calendars.errors import SyncInProgress
 from calendars.google.credentials import access_token_for
@@ -15,28 +13,6 @@ from calendars.models import CalendarEvent, CalendarSyncState
 
 EMAIL = "ada.google@example.com"
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work):
-    """Start `count` threads at one barrier; return their results (or exceptions)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:  # collected for the assertions
-            results[index] = exc
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def refresh_calls(google) -> int:
@@ -49,7 +25,7 @@ def test_concurrent_token_reads_refresh_once(google, user):
     connection = connection_create(user=user, google=google, expires_in=0)
     google.token_delay = 0.3  # a slow token endpoint: without the row lock every thread would refresh
 
-    tokens = run_together(4, lambda _: access_token_for(connection_id=connection.pk))
+    tokens = run_together(*[lambda: access_token_for(connection_id=connection.pk)] * 4)
 
     assert refresh_calls(google) == 1
     assert all(isinstance(t, str) for t in tokens) and len(set(tokens)) == 1
@@ -62,7 +38,7 @@ def test_two_concurrent_syncs_refresh_once_and_store_no_duplicates(google, user)
     google.add_events(EMAIL, 600)
     google.token_delay = 0.3
 
-    outcomes = run_together(2, lambda _: services.connection_sync(connection_id=connection.pk))
+    outcomes = run_together(*[lambda: services.connection_sync(connection_id=connection.pk)] * 2)
 
     assert refresh_calls(google) == 1
     finished = [o for o in outcomes if isinstance(o, SyncResult)]
@@ -80,8 +56,8 @@ def test_concurrent_writers_of_one_page_never_duplicate(google, user):
     events = google.add_events(EMAIL, 300)
     page = {"items": [e.resource() for e in events]}
 
-    outcomes = run_together(3, lambda _: _store_page(state=state, page=page, result=SyncResult(),
-                                                     heartbeat=lambda: None))
+    outcomes = run_together(*[lambda: _store_page(state=state, page=page, result=SyncResult(),
+                                                  heartbeat=lambda: None)] * 3)
 
     assert outcomes == [None, None, None]
     assert CalendarEvent.objects.count() == 300
@@ -97,7 +73,7 @@ def test_racing_callbacks_with_one_state_connect_once(google, user):
     query = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
     google.token_delay = 0.2
 
-    outcomes = run_together(3, lambda _: services.oauth_complete(state=query["state"], code=query["code"]))
+    outcomes = run_together(*[lambda: services.oauth_complete(state=query["state"], code=query["code"])] * 3)
 
     assert sum(not isinstance(o, Exception) for o in outcomes) == 1
     assert sum(isinstance(o, OAuthStateInvalid) for o in outcomes) == 2

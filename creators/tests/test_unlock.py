@@ -1,8 +1,7 @@
-import threading
 
 import pytest
-from django.db import connection
 
+from accounts.tests.races import errors_of, run_together
 from creators import services
 from creators.errors import InsufficientCredits
 from creators.models import CreditAccount, CreditLedger, Unlock
@@ -149,24 +148,9 @@ def test_balance_can_never_go_negative_in_the_database(user):
 
 
 def _run_in_threads(targets):
-    barrier = threading.Barrier(len(targets))
-    results, errors = [None] * len(targets), [None] * len(targets)
-
-    def wrap(index, fn):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = fn()
-        except Exception as exc:  # collected and asserted by the caller
-            errors[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrap, args=(i, fn)) for i, fn in enumerate(targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results, errors
+    outcomes = run_together(*targets)
+    errors = errors_of(outcomes)
+    return [None if error else outcome for outcome, error in zip(outcomes, errors, strict=True)], errors
 
 
 @pytest.mark.postgres

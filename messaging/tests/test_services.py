@@ -3,8 +3,9 @@
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
+from accounts.tests.races import errors_of, run_together
 from flashlearn.errors import NotFound
 from messaging import services
 from messaging.models import Message
@@ -90,25 +91,9 @@ def test_broadcast_failure_does_not_fail_the_write(cast, settings, django_captur
 
 
 def _race(n: int, target) -> list:
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(target())
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
+    outcomes = run_together(*[target] * n)
+    assert errors_of(outcomes) == [None] * n
+    return outcomes
 
 
 @pytest.mark.postgres
