@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from jsonschema import validators
 
 from flashlearn.asgi import application
 from flashlearn.breaker import DATABASE, breaker_for
@@ -111,6 +113,13 @@ def test_every_websocket_route_is_a_channel_of_the_document():
     assert all(len(names) == 1 for names in matched.values()), matched
     for name, channel in DOCUMENT["channels"].items():
         assert set(re.findall(r"\{([^}]+)\}", channel["address"])) == set(channel.get("parameters", {})), name
+
+
+def test_the_document_is_a_valid_asyncapi_3_document():
+    spec = json.loads((Path(__file__).parent / "asyncapi_spec" / f"{DOCUMENT['asyncapi']}.json").read_text())
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+              for e in validators.validator_for(spec)(spec).iter_errors(DOCUMENT)]
+    assert errors == []
 
 
 def test_references_resolve_and_every_channel_has_both_directions():
