@@ -117,9 +117,9 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         me = events.user_payload(self.user)
         self.presence_entry = presence_store.entry(self.connection_id, self.user.pk, me["display_name"])
         try:
-            if await presence_store.join(self.session_id, self.presence_entry):
+            announce, online = await presence_store.join(self.session_id, self.presence_entry)
+            if announce:
                 presence_store.batcher(send_presence_delta).add(self.session_id, joined=me)
-            online = await presence_store.online(self.session_id)
         except Exception:  # Redis trouble: chat still works, presence catches up on the next heartbeat
             logger.warning("presence join failed", exc_info=True)
             online = [me]
@@ -133,7 +133,6 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             self.close_after_queued(CLOSE_TRY_AGAIN)
         finally:
             self.release_held()
-        self.tasks.append(asyncio.ensure_future(self.heartbeat_loop()))
 
     async def replay(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -209,16 +208,6 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             return None
         await presence_store.refresh(self.session_id, self.presence_entry)
         return events.user_payload(self.user)
-
-    async def heartbeat_loop(self):
-        while True:
-            await asyncio.sleep(presence_store.heartbeat_interval())
-            try:
-                await presence_store.refresh(self.session_id, self.presence_entry)
-                for gone in await presence_store.prune(self.session_id):
-                    presence_store.batcher(send_presence_delta).add(self.session_id, left=gone)
-            except Exception:
-                logger.warning("presence heartbeat failed", exc_info=True)
 
     # --- outgoing: one bounded queue per socket -----------------------------------------
 

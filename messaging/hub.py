@@ -54,9 +54,10 @@ def seq_of(event: dict) -> int | None:
 class SessionState:
     """What this process delivered in one session, and what waits for a repair."""
 
-    __slots__ = ("sockets", "last_seq", "pending", "repair")
+    __slots__ = ("sockets", "last_seq", "pending", "repair", "heartbeat")
 
     def __init__(self):
+        self.heartbeat: asyncio.Task | None = None
         self.sockets: set = set()
         self.last_seq: int | None = None  # newest seq handed to the sockets, in order
         self.pending: list[dict] | None = []  # message events held until the baseline/a repair is done
@@ -93,6 +94,7 @@ class SessionHub:
             state.sockets.add(socket)
         if created:
             state.repair = self.spawn(self.start(session_id, state))
+            state.heartbeat = self.spawn(self.presence_loop(session_id, state))
 
     async def detach(self, session_id: int, socket) -> None:
         async with self.lock:
@@ -104,6 +106,8 @@ class SessionHub:
                 del self.sessions[session_id]
                 if state.repair is not None:
                     state.repair.cancel()
+                if state.heartbeat is not None:
+                    state.heartbeat.cancel()
                 await self.layer.group_discard(session_group(session_id), self.channel)
 
     def spawn(self, coro) -> asyncio.Task:
@@ -111,6 +115,26 @@ class SessionHub:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
+
+    async def presence_loop(self, session_id: int, state: SessionState) -> None:
+        """The presence heartbeat of this process's sockets in one session: one refresh of all their
+        entries and one prune per interval. (It was one of each per socket: a thousand sockets that
+        connected together refreshed together, a thousand Redis round trips in a burst that held
+        up broadcasts every interval.)"""
+        from messaging.consumers import send_presence_delta
+
+        while True:
+            await asyncio.sleep(presence_store.heartbeat_interval())
+            try:
+                entries = [s.presence_entry for s in list(state.sockets)
+                           if getattr(s, "presence_entry", None) and not s.closing]
+                await presence_store.refresh_many(session_id, entries)
+                for gone in await presence_store.prune(session_id):
+                    presence_store.batcher(send_presence_delta).add(session_id, left=gone)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("presence heartbeat failed", exc_info=True)
 
     # --- events from the layer -----------------------------------------------------------
 

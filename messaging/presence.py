@@ -2,14 +2,16 @@
 
 Each open socket owns one entry `[connection id, user id, display name]` with an expiry time:
 a Redis sorted set per session (score = expiry) when REDIS_URL is set, a dict in this process
-otherwise. Sockets refresh their entry on a heartbeat; an entry whose process died (so
-`disconnect` never ran) expires and the next heartbeat anywhere in the session announces the leave.
+otherwise. Each process refreshes all its sockets' entries in a session on one heartbeat (the
+hub's, messaging/hub.py); an entry whose process died (so `disconnect` never ran) expires and the
+next heartbeat of any process in the session announces the leave.
 A user is online while at least one of their entries is live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import weakref
@@ -31,10 +33,18 @@ def entry(connection_id: str, user_id: int, display_name: str) -> str:
     return json.dumps([connection_id, user_id, display_name], separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=16384)
+def _parse(raw: str) -> tuple[int, str]:
+    _conn, user_id, name = json.loads(raw)
+    return user_id, name
+
+
 def _users(entries: list[str]) -> dict[int, dict]:
+    """Entries repeat from read to read (a connect burst reads the same set once per socket): each
+    is parsed once."""
     users: dict[int, dict] = {}
     for raw in entries:
-        _conn, user_id, name = json.loads(raw)
+        user_id, name = _parse(raw)
         users[user_id] = {"id": user_id, "display_name": name}
     return users
 
@@ -48,6 +58,9 @@ class MemoryBackend:
     async def put(self, session_id: int, member: str, expires: float) -> None:
         self.sessions.setdefault(session_id, {})[member] = expires
 
+    async def put_many(self, session_id: int, members: list[str], expires: float) -> None:
+        self.sessions.setdefault(session_id, {}).update(dict.fromkeys(members, expires))
+
     async def remove(self, session_id: int, member: str) -> bool:
         return self.sessions.get(session_id, {}).pop(member, None) is not None
 
@@ -56,6 +69,9 @@ class MemoryBackend:
 
     async def expired(self, session_id: int, now: float) -> list[str]:
         return [m for m, exp in self.sessions.get(session_id, {}).items() if exp <= now]
+
+    async def clear(self) -> None:
+        self.sessions.clear()
 
 
 class RedisBackend:
@@ -73,6 +89,13 @@ class RedisBackend:
             pipe.expire(key, int(ttl() * 2) + 1)  # an abandoned session's set goes away by itself
             await pipe.execute()
 
+    async def put_many(self, session_id: int, members: list[str], expires: float) -> None:
+        key = self.key(session_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, dict.fromkeys(members, expires))
+            pipe.expire(key, int(ttl() * 2) + 1)
+            await pipe.execute()
+
     async def remove(self, session_id: int, member: str) -> bool:
         return bool(await self.client.zrem(self.key(session_id), member))
 
@@ -81,6 +104,10 @@ class RedisBackend:
 
     async def expired(self, session_id: int, now: float) -> list[str]:
         return [m.decode() for m in await self.client.zrangebyscore(self.key(session_id), "-inf", now)]
+
+    async def clear(self) -> None:
+        async for key in self.client.scan_iter(f"{self.prefix}:presence:*", count=1000):
+            await self.client.delete(key)
 
 
 _memory = MemoryBackend()
@@ -92,22 +119,39 @@ def backend():
     return RedisBackend(async_redis_client(connect_timeout=2, timeout=5), settings.REDIS_PREFIX)
 
 
+async def clear() -> None:
+    """Forget every entry of every session: nobody is online until their socket joins again
+    (a test's fresh start; the sockets of a server that is gone for good)."""
+    await backend().clear()
+
+
 async def online(session_id: int) -> list[dict]:
     users = _users(await backend().live(session_id, time.time()))
     return sorted(users.values(), key=lambda u: u["id"])
 
 
-async def join(session_id: int, member: str) -> bool:
-    """Add this socket's entry. True when its user was not online before (announce a join)."""
+async def join(session_id: int, member: str) -> tuple[bool, list[dict]]:
+    """Add this socket's entry: (its user was not online before, so announce a join; who is online).
+
+    One read of the set per join (it was two: a burst of N sockets joining read N² entries twice).
+    Someone joining after our read announces themselves: our socket hears that delta.
+    """
     store = backend()
-    user_id = json.loads(member)[1]
+    user_id, name = _parse(member)
     before = _users(await store.live(session_id, time.time()))
     await store.put(session_id, member, time.time() + ttl())
-    return user_id not in before
+    online = {**before, user_id: {"id": user_id, "display_name": name}}
+    return user_id not in before, sorted(online.values(), key=lambda u: u["id"])
 
 
 async def refresh(session_id: int, member: str) -> None:
     await backend().put(session_id, member, time.time() + ttl())
+
+
+async def refresh_many(session_id: int, members: list[str]) -> None:
+    """Every entry a process holds in a session, in one round trip (the hub's heartbeat)."""
+    if members:
+        await backend().put_many(session_id, members, time.time() + ttl())
 
 
 async def leave(session_id: int, member: str) -> bool:

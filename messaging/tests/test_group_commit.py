@@ -16,7 +16,7 @@ from messaging.models import LiveSession, Message
 from messaging.services import SendRequest, SessionEnded
 from messaging.tests.factories import LiveSessionFactory, MembershipFactory, MessageFactory, UserFactory
 from messaging.tests.listeners import GroupListener
-from messaging.tests.test_consumers import connect, fast_presence, frame  # noqa: F401 (an autouse fixture)
+from messaging.tests.test_consumers import connect, fast_presence, frame, quiet  # noqa: F401 (an autouse fixture)
 
 
 @pytest.fixture
@@ -261,3 +261,34 @@ async def test_concurrent_sockets_and_another_process_lose_nothing_and_keep_each
     assert last == total
     for sock in socks:
         await sock.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_with_too_many_sends_waiting_stops_reading_until_one_is_stored(people, unthrottled,
+                                                                                     monkeypatch):
+    from messaging import consumers
+
+    monkeypatch.setattr(consumers, "MAX_SENDS_IN_FLIGHT", 3)
+    gate = threading.Event()
+    real = services.message_send_many
+
+    def held(**kwargs):
+        gate.wait(10)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "message_send_many", held)
+    sender = await connect(people["member"], people["session"].pk)
+    for i in range(4):
+        await sender.send_json_to({"type": "message.send", "body": f"m{i}", "client_id": f"c{i}"})
+    await sender.send_json_to({"type": "ping"})
+    try:
+        assert await quiet(sender)  # the 4th send waits for a slot: no pong, no ack yet
+    finally:
+        gate.set()
+    got = []
+    while len([f for f in got if f["type"] == "message.new"]) < 4 or "pong" not in [f["type"] for f in got]:
+        data = await frame(sender, 10)
+        if data["type"] != "presence":
+            got.append(data)
+    assert [f["message"]["client_id"] for f in got if f["type"] == "message.new"] == ["c0", "c1", "c2", "c3"]
+    await sender.disconnect()
