@@ -15,6 +15,7 @@ The markers below say what a plain `str` or `int` cannot:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -40,8 +41,8 @@ class Doc:
 class OneOf:
     """The values a field may take (an enum in the API documents): values, or Django's `choices` pairs."""
 
-    values: tuple
+    values: tuple[object, ...]
 
-    def __init__(self, values):
+    def __init__(self, values: Iterable[object]) -> None:
         object.__setattr__(self, "values", tuple(values))
 

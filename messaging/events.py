@@ -11,7 +11,7 @@ member never sees a message that a rollback later removes.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -20,6 +20,9 @@ from django.db import transaction
 
 from flashlearn.wire import Doc, IsoDateTime, OneOf
 from messaging.models import LiveSession, Message
+
+if TYPE_CHECKING:
+    from accounts.interface import User
 
 logger = logging.getLogger("messaging.events")
 
@@ -33,7 +36,7 @@ def session_group(session_id: int) -> str:
     return f"live_session.{int(session_id)}"
 
 
-def display_name(user) -> str:
+def display_name(user: User) -> str:
     """What other members see. Without a chosen name it is "Member <id>", never derived from the
     email address (its local part is often a full name or a login elsewhere)."""
     return user.display_name or f"Member {user.pk}"
@@ -77,7 +80,7 @@ class SessionPayload(TypedDict):
     visibility: Annotated[str, OneOf(LiveSession.Visibility.choices)]
 
 
-def user_payload(user) -> UserPayload:
+def user_payload(user: User) -> UserPayload:
     return {"id": user.pk, "display_name": display_name(user)}
 
 
@@ -93,7 +96,7 @@ def message_payload(message: Message) -> MessagePayload:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
-        "deleted_at": message.deleted_at.isoformat() if deleted else None,
+        "deleted_at": message.deleted_at.isoformat() if message.deleted_at is not None else None,
     }
 
 
@@ -119,7 +122,7 @@ def session_payload(session: LiveSession) -> SessionPayload:
     }
 
 
-def group_send_now(session_id: int, event: dict) -> None:
+def group_send_now(session_id: int, event: dict[str, Any]) -> None:
     """Send to the group from sync code; a layer failure is logged, never raised (rows are stored)."""
     layer = get_channel_layer(channel_layer_alias())
     if layer is None:
@@ -130,5 +133,5 @@ def group_send_now(session_id: int, event: dict) -> None:
         logger.warning("broadcast failed", exc_info=True, extra={"session_id": session_id, "event": event["type"]})
 
 
-def broadcast_on_commit(session_id: int, event: dict) -> None:
+def broadcast_on_commit(session_id: int, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: group_send_now(session_id, event))
