@@ -65,6 +65,21 @@ def user(db):
 
 
 @pytest.fixture
+def staff(db):
+    """A superuser, for the admin's pages."""
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """The test client signed in to the admin as `staff`."""
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
 def auth_client(api_client, user):
     from rest_framework_simplejwt.tokens import AccessToken
 

@@ -12,13 +12,6 @@ PASSWORD = "staff password 1"
 
 
 @pytest.fixture
-def staff_client(client, db):
-    staff = User.objects.create_superuser(email="staff@example.com", password=PASSWORD)
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def member(db):
     user = User.objects.create_user(email="ada@example.com", password="ada password 123")
     Profile.objects.get_or_create(user=user)

@@ -13,13 +13,6 @@ pytestmark = pytest.mark.django_db
 EMAIL = "grace@example.com"
 
 
-@pytest.fixture
-def staff_client(client):
-    admin = User.objects.create_superuser(email="root@example.com", password="admin password 123")
-    client.force_login(admin)
-    return client
-
-
 def login(email=EMAIL, password=PASSWORD) -> dict:
     response = APIClient().post("/api/v1/auth/login", {"email": email, "password": password}, format="json")
     assert response.status_code == 200, response.json()

@@ -10,13 +10,6 @@ from calendars.models import CalendarEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, django_user_model):
-    admin = django_user_model.objects.create_superuser(email="root@example.com", password="x" * 12)
-    client.force_login(admin)
-    return client
-
-
 def test_changelist_and_change_page_show_state_but_no_tokens(google, connection, staff_client):
     secrets = [decrypt_token(connection.access_token_encrypted), decrypt_token(connection.refresh_token_encrypted),
                connection.access_token_encrypted, connection.refresh_token_encrypted]

@@ -28,12 +28,6 @@ EMAIL = "ada.google@example.com"
 HOOK = "/api/v1/calendars/google/notifications"
 
 
-@pytest.fixture
-def staff_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser(email="root@example.com", password="x" * 12))
-    return client
-
-
 def sync_messages(messages: list[dict]) -> list[list]:
     return [m["args"] for m in messages if m["task"] == "calendars.connection_sync"]
 

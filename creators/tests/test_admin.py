@@ -6,14 +6,6 @@ from creators.tests.factories import CreatorFactory, PostFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, django_user_model):
-    admin = django_user_model.objects.create_superuser(email="staff@example.com", password="staff-pw-123")
-    client.force_login(admin)
-    client.admin_user = admin
-    return client
-
-
 def test_creator_changelist_filters_and_search(staff_client):
     CreatorFactory(handle="findme", platform="tiktok", verified=True)
     CreatorFactory(handle="other")
@@ -37,14 +29,14 @@ def test_reanalyse_action(staff_client):
     assert b"Analysed 2 creators" in response.content
 
 
-def test_staff_grant_credits_through_the_ledger(staff_client):
+def test_staff_grant_credits_through_the_ledger(staff_client, staff):
     user = UserFactory()
     response = staff_client.post(
         "/admin/creators/creditledger/add/", {"email": user.email, "delta": 15, "note": "promo"}
     )
     assert response.status_code == 302, response.content[:2000]
     entry = CreditLedger.objects.get(user=user)
-    assert (entry.delta, entry.reason, entry.balance_after, entry.actor) == (15, "grant", 15, staff_client.admin_user)
+    assert (entry.delta, entry.reason, entry.balance_after, entry.actor) == (15, "grant", 15, staff)
     assert CreditAccount.objects.get(user=user).balance == 15
     refused = staff_client.post("/admin/creators/creditledger/add/", {"email": user.email, "delta": -3, "note": ""})
     assert refused.status_code == 200 and CreditLedger.objects.count() == 1

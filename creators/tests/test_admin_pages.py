@@ -12,17 +12,6 @@ from creators.models import Creator, CreatorPost, CreditLedger
 
 
 @pytest.fixture
-def staff(db):
-    return User.objects.create_superuser(email="staff@example.com", password="staff password 1")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def member(db):
     return User.objects.create_user(email="grace@example.com", password="grace password 123")
 

@@ -19,23 +19,10 @@ WIDE_PAGES = [
 ]
 
 
-@pytest.fixture
-def staff(db):
-    from accounts.models import User
-
-    return User.objects.create_superuser(email="staff@example.com", password="staff password 1")
-
-
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def model_admin(label: str):
     from django.apps import apps
 
-    return admin.site._registry[apps.get_model(label)]
+    return admin.site.get_model_admin(apps.get_model(label))
 
 
 @pytest.mark.parametrize("label", WIDE_PAGES)

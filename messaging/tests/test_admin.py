@@ -8,13 +8,6 @@ from messaging.tests.factories import LiveSessionFactory, MembershipFactory, Mes
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
-    return client
-
-
 def test_session_changelist_shows_message_counts(staff_client):
     session = LiveSessionFactory(title="Organic chemistry")
     MessageFactory.create_batch(3, session=session)
