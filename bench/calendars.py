@@ -85,11 +85,19 @@ def _scratch_database() -> tuple[str, callable]:
     return f"sqlite:///{path}", remove
 
 
-def _worker() -> dict:
+def in_scratch_database(measure, **env: str) -> dict:
+    """`measure()` with Django set up in this child process on a fresh, migrated scratch database
+    (with `env` set too), which is dropped afterwards. The calendars and tasks benches run in it."""
     database_url, drop = _scratch_database()
-    os.environ["DATABASE_URL"] = database_url
+    os.environ.update({"DATABASE_URL": database_url, **env})
     try:
-        return _measure()
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        return measure()
     finally:
         from django.db import connections
 
@@ -97,13 +105,22 @@ def _worker() -> dict:
         drop()
 
 
-def _measure() -> dict:
-    import django
+def fake_google_settings(base_url: str) -> dict[str, str]:
+    """The settings that send the Google client to a FakeGoogle at `base_url` (names as in the environment)."""
+    from calendars.tests.fakes.google import CLIENT_ID, CLIENT_SECRET
 
-    django.setup()
+    return {"GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "GOOGLE_TOKEN_URI": f"{base_url}/token", "GOOGLE_REVOKE_URI": f"{base_url}/revoke",
+            "GOOGLE_CALENDAR_API_ROOT": f"{base_url}/"}
+
+
+def _worker() -> dict:
+    return in_scratch_database(_measure)
+
+
+def _measure() -> dict:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection as db
     from django.test.utils import CaptureQueriesContext
 
@@ -111,15 +128,12 @@ def _measure() -> dict:
     from calendars.google.client import GoogleCalendarClient
     from calendars.models import CalendarSyncState
     from calendars.tests.factories import connection_create
-    from calendars.tests.fakes.google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
+    from calendars.tests.fakes.google import FakeGoogle
 
-    call_command("migrate", verbosity=0, interactive=False)
     google = FakeGoogle().start()
     try:
-        settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
-        settings.GOOGLE_TOKEN_URI = f"{google.base_url}/token"
-        settings.GOOGLE_REVOKE_URI = f"{google.base_url}/revoke"
-        settings.GOOGLE_CALENDAR_API_ROOT = f"{google.base_url}/"
+        for name, value in fake_google_settings(google.base_url).items():
+            setattr(settings, name, value)
         settings.CALENDAR_WEBHOOK_BASE_URL = None
         users = get_user_model().objects
         big_user = users.create_user(email="big@bench.local", password=uuid.uuid4().hex)

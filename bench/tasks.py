@@ -176,48 +176,32 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _child() -> dict:
-    from bench.calendars import _scratch_database
+    from bench.calendars import in_scratch_database
 
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         return {"skipped": "needs DATABASE_URL pointing at PostgreSQL (workers write concurrently)"}
     with _redis() as (redis_url, prefix):
         if not redis_url:
             return {"skipped": "needs REDIS_URL or redis-server for the broker"}
-        database_url, drop = _scratch_database()
-        os.environ.update({"DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix})
-        try:
-            return _measure()
-        finally:
-            from django.db import connections
-
-            connections.close_all()
-            drop()
+        return in_scratch_database(_measure, REDIS_URL=redis_url, REDIS_PREFIX=prefix)
 
 
 def _measure() -> dict:
-    import django
-
-    django.setup()
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.utils import timezone
 
+    from bench.calendars import fake_google_settings
     from calendars import services
     from calendars.encryption import encrypt_token
     from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, PushChannel
-    from calendars.tests.fakes.google import CLIENT_ID, CLIENT_SECRET, FakeGoogle
+    from calendars.tests.fakes.google import FakeGoogle
     from creators import demo
     from creators.analysis import chunks
     from creators.models import AnalysisChunk, Creator, CreatorPost
 
-    call_command("migrate", verbosity=0, interactive=False)
     google = FakeGoogle().start()
-    base = google.base_url
-    env = dict(os.environ)
-    env.update({"GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-                "GOOGLE_TOKEN_URI": f"{base}/token", "GOOGLE_REVOKE_URI": f"{base}/revoke",
-                "GOOGLE_CALENDAR_API_ROOT": f"{base}/", "LOG_LEVEL": "WARNING"})
+    env = {**os.environ, **fake_google_settings(google.base_url), "LOG_LEVEL": "WARNING"}
     env.pop("CALENDAR_WEBHOOK_BASE_URL", None)
     figures: dict = {}
     try:
