@@ -5,22 +5,13 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import SUPABASE_SECRET, external_token, user_create
 from flashlearn.asgi import application
+from messaging.tests.sockets import ORIGIN
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture(autouse=True)
-async def release_thread_connections():
-    """Return the connection the middleware's worker thread opened to the pool before the test
-    database is dropped (otherwise teardown finds "other sessions" on it)."""
-    yield
-    await database_sync_to_async(connections.close_all)()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("release_thread_connections")]
 
 
 async def make_user(**extra):
@@ -28,7 +19,7 @@ async def make_user(**extra):
 
 
 async def connect(path, *, subprotocols=None):
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN], subprotocols=subprotocols)
+    communicator = WebsocketCommunicator(application, path, headers=ORIGIN, subprotocols=subprotocols)
     connected, subprotocol = await communicator.connect()
     return communicator, connected, subprotocol
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -16,16 +15,10 @@ from accounts.models import User
 from accounts.tests.factories import PASSWORD, user_create
 from accounts.websocket import CredentialGuard
 from flashlearn.asgi import application
+from messaging.tests.sockets import ORIGIN
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-ORIGIN = (b"origin", b"http://localhost")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("release_thread_connections")]
 CLOSED_4401 = {"type": "websocket.close", "code": 4401}
-
-
-@pytest.fixture(autouse=True)
-async def release_thread_connections():
-    yield
-    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +33,7 @@ def login_sync() -> tuple[User, dict]:
 
 
 async def connected(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={token}", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={token}", headers=ORIGIN)
     connected, _ = await communicator.connect()
     assert connected
     assert (await communicator.receive_json_from())["type"] == "whoami"
@@ -101,7 +94,7 @@ async def test_token_expiry_closes_the_socket():
     user = await database_sync_to_async(user_create)()
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=timedelta(seconds=2))
-    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={token}", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={token}", headers=ORIGIN)
     assert (await communicator.connect())[0]
     output = await communicator.receive_output(timeout=5)
     if output["type"] == "websocket.send":  # whoami, unless the box was so slow the token expired first
@@ -113,7 +106,7 @@ async def test_token_expiry_closes_the_socket():
 async def test_a_logged_out_sessions_access_token_cannot_open_a_socket():
     user, tokens = await database_sync_to_async(login_sync)()
     await database_sync_to_async(APIClient().post)("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, format="json")
-    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={tokens['access']}", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, f"/ws/auth/whoami/?token={tokens['access']}", headers=ORIGIN)
     await communicator.connect()
     assert await communicator.receive_output(timeout=3) == CLOSED_4401
     await communicator.wait(timeout=3)

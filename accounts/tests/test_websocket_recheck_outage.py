@@ -10,41 +10,26 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.urls import re_path
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import websocket
 from accounts.websocket import TokenAuthMiddleware
 from flashlearn.asgi import application
-from messaging import presence, services
+from messaging import services
 from messaging.consumers import LiveSessionConsumer
-from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory
+from messaging.tests.factories import UserFactory
+from messaging.tests.sockets import ORIGIN, closed_with, connect, frame_of
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
-ORIGIN = [(b"origin", b"http://localhost")]
-
-
-@pytest.fixture(autouse=True)
-async def release_thread_connections():
-    yield
-    await database_sync_to_async(connections.close_all)()
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("release_thread_connections", "fresh_presence")]
 
 
 @pytest.fixture(autouse=True)
 def quick_recheck(settings):
     settings.WS_AUTH_RECHECK_SECONDS = 0.1
     settings.MESSAGING_PRESENCE_COALESCE = 0.01
-    yield
-    presence._memory.sessions.clear()
-
-
-@pytest.fixture
-def people(transactional_db):
-    host, member = UserFactory(), UserFactory()
-    session = LiveSessionFactory(host=host)
-    MembershipFactory(session=session, user=member)
-    return {"host": host, "member": member, "session": session}
 
 
 class FlakyHold:
@@ -69,31 +54,6 @@ def database_down() -> OperationalError:
     return OperationalError('connection to server at "127.0.0.1", port 5432 failed: password=hunter2')
 
 
-async def chat_socket(user, session_id, token=None, app=application) -> WebsocketCommunicator:
-    token = token or str(AccessToken.for_user(user))
-    comm = WebsocketCommunicator(app, f"/ws/live_sessions/{session_id}/?token={token}", headers=ORIGIN)
-    connected, _ = await comm.connect(timeout=5)
-    assert connected
-    return comm
-
-
-async def next_of(comm, type_: str, timeout=3) -> dict:
-    while True:
-        data = await comm.receive_json_from(timeout=timeout)
-        if data["type"] == type_:
-            return data
-        assert data["type"] == "presence", data
-
-
-async def closed_with(comm, code: int, timeout=3) -> None:
-    while True:
-        out = await comm.receive_output(timeout=timeout)
-        if out["type"] == "websocket.close":
-            assert out.get("code") == code, out
-            return
-        assert out["type"] == "websocket.send", out
-
-
 async def post(people, body: str) -> None:
     await database_sync_to_async(services.message_send)(
         user=people["host"], session_id=people["session"].pk, body=body)
@@ -102,8 +62,7 @@ async def post(people, body: str) -> None:
 async def test_recheck_during_database_outage_keeps_delivering_and_expiry_still_closes(people, monkeypatch, caplog):
     token = AccessToken.for_user(people["member"])
     token.set_exp(lifetime=timedelta(seconds=4))
-    comm = await chat_socket(people["member"], people["session"].pk, token=str(token))
-    assert (await comm.receive_json_from(timeout=3))["type"] == "presence"
+    comm = await connect(people["member"], people["session"].pk, token=str(token))
 
     hold = FlakyHold(then=database_down())  # every re-check fails from now on
     monkeypatch.setattr(websocket, "socket_credentials_hold", hold)
@@ -111,7 +70,7 @@ async def test_recheck_during_database_outage_keeps_delivering_and_expiry_still_
     for i in range(3):
         await asyncio.sleep(0.25)  # a re-check is due before each frame
         await post(people, f"during the outage {i}")
-        assert (await next_of(comm, "message.new"))["message"]["body"] == f"during the outage {i}"
+        assert (await frame_of(comm, "message.new"))["message"]["body"] == f"during the outage {i}"
 
     await closed_with(comm, 4401, timeout=6)  # `exp` needs no database
     await comm.wait(timeout=3)
@@ -137,8 +96,7 @@ async def test_the_timer_survives_errors_and_still_closes_a_silent_socket_on_rev
 
 
 async def test_unexpected_error_in_the_write_path_closes_1011_not_a_silent_socket(people, monkeypatch):
-    comm = await chat_socket(people["member"], people["session"].pk)
-    assert (await comm.receive_json_from(timeout=3))["type"] == "presence"
+    comm = await connect(people["member"], people["session"].pk)
     monkeypatch.setattr(websocket, "socket_credentials_hold", FlakyHold(then=RuntimeError("bug")))
     await asyncio.sleep(0.25)
     await post(people, "hello")
@@ -154,6 +112,6 @@ class DatabaseDownOnSend(LiveSessionConsumer):
 async def test_dependency_error_in_the_write_path_closes_1013(people):
     app = TokenAuthMiddleware(URLRouter([re_path(r"^ws/live_sessions/(?P<session_id>\d+)/$",
                                                  DatabaseDownOnSend.as_asgi())]))
-    comm = await chat_socket(people["member"], people["session"].pk, app=app)
+    comm = await connect(people["member"], people["session"].pk, app=app, expect_open=False)
     await closed_with(comm, 1013)  # the first frame (the presence snapshot) fails
     await comm.disconnect(code=1013)

@@ -1,6 +1,7 @@
 import pytest
 
 from messaging.tests.factories import LiveSessionFactory, MembershipFactory, UserFactory, client_for
+from messaging.tests.sockets import fresh_presence, people, release_thread_connections  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

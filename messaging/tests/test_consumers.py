@@ -8,7 +8,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.urls import re_path
 
 from accounts.websocket import TokenAuthMiddleware
@@ -19,63 +18,19 @@ from messaging.events import channel_layer_alias, session_group
 from messaging.models import Message
 from messaging.tests.factories import (
     LiveSessionFactory,
-    MembershipFactory,
     MessageFactory,
     UserFactory,
     client_for,
     token_for,
 )
+from messaging.tests.sockets import ORIGIN, closed_with, connect, frame, frame_of
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-ORIGIN = [(b"origin", b"http://localhost")]
 
 
 @pytest.fixture(autouse=True)
-def fast_presence(settings):
+def fast_presence(settings, fresh_presence):
     settings.MESSAGING_PRESENCE_COALESCE = 0.01
-    yield
-    presence._memory.sessions.clear()
-    if django_settings.REDIS_URL:  # presence keys of this suite only
-        import redis
-
-        client = redis.Redis.from_url(django_settings.REDIS_URL)
-        for key in client.scan_iter(f"{django_settings.REDIS_PREFIX}:presence:*"):
-            client.delete(key)
-        client.close()
-
-
-@pytest.fixture
-def people(transactional_db):
-    host, member, outsider = UserFactory(), UserFactory(), UserFactory()
-    session = LiveSessionFactory(host=host)
-    MembershipFactory(session=session, user=member)
-    return {"host": host, "member": member, "outsider": outsider, "session": session}
-
-
-async def connect(user, session_id, query="", app=application, expect_open=True):
-    comm = WebsocketCommunicator(app, f"/ws/live_sessions/{session_id}/?token={token_for(user)}{query}",
-                                 headers=ORIGIN)
-    connected, _ = await comm.connect(timeout=5)
-    assert connected
-    if expect_open:
-        snapshot = await frame(comm)
-        assert snapshot["type"] == "presence" and "online" in snapshot
-    return comm
-
-
-async def frame(comm, timeout=3) -> dict:
-    data = await comm.receive_json_from(timeout=timeout)
-    assert isinstance(data.get("type"), str) and data.get("timestamp"), data
-    return data
-
-
-async def frame_of(comm, type_, timeout=3) -> dict:
-    """The next frame, skipping presence deltas (asserted in their own tests)."""
-    while True:
-        data = await frame(comm, timeout)
-        if data["type"] == type_:
-            return data
-        assert data["type"] == "presence", data
 
 
 async def quiet(comm) -> bool:
@@ -84,15 +39,6 @@ async def quiet(comm) -> bool:
         data = await frame(comm)
         assert data["type"] == "presence", data
     return True
-
-
-async def closed_with(comm, code, timeout=3):
-    while True:
-        out = await comm.receive_output(timeout=timeout)
-        if out["type"] == "websocket.close":
-            assert out.get("code") == code
-            return
-        assert out["type"] == "websocket.send"
 
 
 async def test_no_token_closes_4401(people):
