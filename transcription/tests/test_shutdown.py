@@ -1,18 +1,16 @@
-"""SIGTERM to a real daphne: the speaker's last sentence is flushed, sockets close 1001, nothing is left."""
+"""SIGTERM to a real `manage.py serve`: the speaker's last sentence is flushed, sockets close 1001, nothing is left."""
 
 import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import websockets
 
-from bench.core import ROOT, free_port, wait_http
+from flashlearn.tests import live
 from transcription.tests.speech import SENTENCES, wer
 
 pytestmark = pytest.mark.speech
@@ -24,26 +22,23 @@ CREATE_USER = (
 )
 
 
-def manage(env, *argv) -> str:
-    return subprocess.run([sys.executable, "manage.py", *argv], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True, timeout=180).stdout
-
-
-def group_alive(pgid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
-        os.killpg(pgid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     return True
 
 
 @pytest.fixture
-def daphne_env(tmp_path: Path, speech_ready):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(DEBUG="true", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-               TRANSCRIPTION_SHUTDOWN_GRACE="20")
-    manage(env, "migrate", "--noinput", "-v", "0")
-    line = next(x for x in manage(env, "shell", "-c", CREATE_USER).splitlines() if x.startswith("TOKEN "))
+def serve_env(tmp_path: Path, speech_ready):
+    env = live.project_env(DEBUG="true", LOG_LEVEL="WARNING", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                           TRANSCRIPTION_SHUTDOWN_GRACE="20")
+    migrated = live.manage("migrate", "--noinput", "-v", "0", env=env, timeout=180)
+    assert migrated.returncode == 0, migrated.stderr
+    created = live.manage("shell", "-c", CREATE_USER, env=env, timeout=180)
+    assert created.returncode == 0, created.stderr
+    line = next(x for x in created.stdout.splitlines() if x.startswith("TOKEN "))
     _, user_id, token = line.split()
     return env, int(user_id), token
 
@@ -55,16 +50,13 @@ async def next_json(socket, kind: str, timeout: float = 90) -> dict:
             return frame
 
 
-async def test_sigterm_flushes_closes_1001_and_leaves_no_process(daphne_env):
-    """Daphne as `serve` runs it (flashlearn/servers/daphne.py, which lets the application close 1001)."""
-    env, user_id, token = daphne_env
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "flashlearn.servers.daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "flashlearn.asgi:application"], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=open(os.environ.get("TX_DAPHNE_LOG", os.devnull), "w"))
-    try:
-        await asyncio.get_running_loop().run_in_executor(None, wait_http, f"http://127.0.0.1:{port}/healthz", 120)
-        base = f"ws://127.0.0.1:{port}/ws/transcription/user-{user_id}"
+@pytest.mark.parametrize("server", live.SERVERS)
+async def test_sigterm_flushes_closes_1001_and_leaves_no_process(serve_env, server, tmp_path):
+    """`manage.py serve` as production runs it, under each server adapter (flashlearn/servers/)."""
+    env, user_id, token = serve_env
+    with live.serve(env=env, server=server, log=tmp_path / "serve.log", timeout=120) as served:
+        workers = served.worker_pids()
+        base = f"{served.ws_base}/ws/transcription/user-{user_id}"
         async with websockets.connect(f"{base}/?token={token}", origin="http://localhost") as listener, \
                 websockets.connect(f"{base}/audio/?token={token}", origin="http://localhost") as speaker:
             await next_json(speaker, "ready")
@@ -75,7 +67,7 @@ async def test_sigterm_flushes_closes_1001_and_leaves_no_process(daphne_env):
             # SIGTERM at once, mid-sentence. (It used to wait for a partial first; on a busy machine the
             # sentence could end before any partial, its final then arrived before SIGTERM, and the test
             # waited for a second final that never came.)
-            os.kill(proc.pid, signal.SIGTERM)
+            os.kill(served.proc.pid, signal.SIGTERM)
 
             final = await next_json(listener, "transcription")
             while not final["final"]:
@@ -87,18 +79,15 @@ async def test_sigterm_flushes_closes_1001_and_leaves_no_process(daphne_env):
             assert "shutting down" in closed["reason"]
             for socket in (speaker, listener):
                 with pytest.raises(websockets.ConnectionClosed):
-                    await asyncio.wait_for(socket.recv(), 30)
+                    while True:  # a server's own going-away frame may come first
+                        await asyncio.wait_for(socket.recv(), 30)
                 assert socket.close_code == 1001
-        code = await asyncio.get_running_loop().run_in_executor(None, proc.wait, 60)
-        assert code == 0, f"daphne ended with {code}, not a clean exit after the drain"
+        code = await asyncio.get_running_loop().run_in_executor(None, served.proc.wait, 60)
+        assert code == 0, f"serve ended with {code}, not a clean exit after the drain:\n{served.output()[-3000:]}"
         deadline = time.monotonic() + 10
-        while group_alive(proc.pid) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        assert not group_alive(proc.pid), "a child of daphne outlived it"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        assert not any(alive(pid) for pid in workers), "a worker outlived serve"
 
 
 def speech_ready_pcm(text: str) -> bytes:
