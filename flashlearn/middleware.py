@@ -45,8 +45,9 @@ def request_id_from(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-class RequestLogMiddleware:
-    """Honours and echoes X-Request-ID; logs method, path, status, duration and id."""
+class HybridMiddleware:
+    """Serves sync and async chains alike, in the chain's own mode (Django's "Asynchronous support"
+    for middleware): a subclass writes `__call__`, returning a coroutine when `iscoroutinefunction(self)`."""
 
     sync_capable = True
     async_capable = True
@@ -55,6 +56,10 @@ class RequestLogMiddleware:
         self.get_response = get_response
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
+
+
+class RequestLogMiddleware(HybridMiddleware):
+    """Honours and echoes X-Request-ID; logs method, path, status, duration and id."""
 
     def __call__(self, request):
         if iscoroutinefunction(self):
@@ -89,20 +94,12 @@ class RequestLogMiddleware:
         return response
 
 
-class ErrorMiddleware:
+class ErrorMiddleware(HybridMiddleware):
     """Last line of defence for views: a database outage is a 503, anything else a generic 500.
 
     The traceback goes to the log with the request id, never into the body. Exceptions raised
     in middleware above this one reach `flashlearn.errors.server_error` (handler500) instead.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
     def __call__(self, request):
         # Exceptions reach process_exception through Django's handler, not through here.
