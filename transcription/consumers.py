@@ -307,10 +307,9 @@ class AudioSocket(TranscriptionSocket):
             return await self.refuse(CLOSE_FORBIDDEN, "stream_forbidden", "You may not speak on this stream.")
         live = await database_sync_to_async(access.stream_is_live)(user=user, stream=self.stream)
         await self.accept_socket()
-        client = engine_client(runtime=self.get_runtime(), stream=self.stream, speaker_id=user.pk,
-                               reply_channel=self.channel_name, live=live)
-        self.engine = client
         try:
+            client = self.engine = engine_client(runtime=self.get_runtime(), stream=self.stream, speaker_id=user.pk,
+                                                 reply_channel=self.channel_name, live=live)
             await client.open()
         except DomainError as exc:
             self.engine = None

@@ -3,9 +3,9 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.tests.factories import UserFactory
 from transcription import runtime as runtime_module
 from transcription.tests.speech import missing_tools, speech_pcm
 from transcription.whisper import model_state
@@ -16,7 +16,7 @@ TIMEOUT = 90
 
 
 def make_user(email: str):
-    return get_user_model().objects.create_user(email=email, password="correct horse battery")
+    return UserFactory(email=email)
 
 
 def token_for(user) -> str:
