@@ -16,15 +16,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from bench.core import ROOT, Row
+from bench.core import Row, bench_env, child_figures, scratch_database
 
 SECTION = "calendars"
 FULL_EVENTS = 10_000
@@ -34,15 +29,10 @@ REPEATS = 15
 
 
 def run(args) -> list[Row]:
-    env = dict(os.environ)
-    env.update({"DEBUG": "true", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "flashlearn.settings",
-                "TOKEN_ENCRYPTION_KEY": "bench-calendars-token-encryption-key"})
+    env = bench_env(DEBUG="true", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="flashlearn.settings",
+                    TOKEN_ENCRYPTION_KEY="bench-calendars-token-encryption-key")
     env.pop("DIRECT_DATABASE_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "bench.calendars"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"calendars bench worker failed:\n{proc.stderr[-4000:]}")
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures = child_figures(["bench.calendars"], env=env, timeout=600)
     backend = figures["backend"]
     return [
         Row(SECTION, f"full sync, {FULL_EVENTS:,} events ({backend})", figures["full_sync_eps"], "events/s",
@@ -57,38 +47,10 @@ def run(args) -> list[Row]:
 
 # --- worker (child process) -------------------------------------------------------------------
 
-def _scratch_database() -> tuple[str, callable]:
-    """A DATABASE_URL for a throwaway database, and how to drop it."""
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        name = f"bench_calendars_{uuid.uuid4().hex[:8]}"
-        parts = urlsplit(url)
-        admin_url = urlunsplit(parts._replace(path="/postgres", query=""))
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return urlunsplit(parts._replace(path=f"/{name}")), drop
-    folder = tempfile.mkdtemp(prefix="bench-calendars-")
-    path = Path(folder) / "bench.sqlite3"
-
-    def remove() -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        Path(folder).rmdir()
-
-    return f"sqlite:///{path}", remove
-
-
 def in_scratch_database(measure, **env: str) -> dict:
     """`measure()` with Django set up in this child process on a fresh, migrated scratch database
     (with `env` set too), which is dropped afterwards. The calendars and tasks benches run in it."""
-    database_url, drop = _scratch_database()
+    database_url, drop = scratch_database("bench_calendars")
     os.environ.update({"DATABASE_URL": database_url, **env})
     try:
         import django

@@ -1,8 +1,10 @@
-"""Shared pieces of the benchmarks: a result row, the table, and servers on free loopback ports."""
+"""Shared pieces of the benchmarks: a result row, the table, servers on free loopback ports, scratch
+databases and child processes that print their figures."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -10,8 +12,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +102,46 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
         except Exception:
             time.sleep(0.2)
     raise RuntimeError(f"server at {url} did not come up in {timeout:.0f}s")
+
+
+def scratch_database(label: str) -> tuple[str, Callable[[], None]]:
+    """A DATABASE_URL for a throwaway database, and how to drop it: on the PostgreSQL server
+    DATABASE_URL names, else an SQLite file in a temporary folder."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        from flashlearn.database import normalize_url
+
+        name = f"flashlearn_{label}_{uuid.uuid4().hex[:8]}"
+        clean, _options = normalize_url(url)
+        admin_url = urlunsplit(urlsplit(clean.replace("postgresql://", "postgres://", 1))._replace(path="/postgres"))
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), drop
+    folder = tempfile.mkdtemp(prefix=f"{label}-")
+    path = Path(folder) / "bench.sqlite3"
+
+    def remove() -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        Path(folder).rmdir()
+
+    return f"sqlite:///{path}", remove
+
+
+def child_figures(argv: list[str], *, env: dict[str, str], timeout: float):
+    """Run a bench child (`python -m ...`) and return the JSON it prints on its last line."""
+    proc = subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {' '.join(argv)} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def bench_env(**extra: str) -> dict[str, str]:

@@ -16,15 +16,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from bench.core import ROOT, Row, bench_env
+from bench.core import Row, bench_env, child_figures, scratch_database
 
 SECTION = "creators"
 QUERY_MIX = [
@@ -156,51 +151,22 @@ def child(sizes: list[int], duration: float) -> list[dict]:
     return rows
 
 
-def _postgres_scratch(url: str) -> tuple[str, str, Callable[[], None]]:
-    """(scratch database URL, name, drop function) on the server DATABASE_URL points at."""
-    import psycopg
-
-    from flashlearn.database import normalize_url
-
-    clean, _query = normalize_url(url)
-    parts = urlsplit(url)
-    name = f"flashlearn_bench_creators_{os.getpid()}"
-    server = urlunsplit(urlsplit(clean.replace("postgresql://", "postgres://", 1))._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return urlunsplit(parts._replace(path=f"/{name}")), name, drop
-
-
 def run(args) -> list[Row]:
     url = os.environ.get("DATABASE_URL", "")
     duration = float(getattr(args, "duration", 5.0))
     on_postgres = url.split(":", 1)[0].split("+", 1)[0] in {"postgres", "postgresql", "pgsql"}
-    with tempfile.TemporaryDirectory() as tmp:
-        if on_postgres:
-            scratch_url, _name, drop = _postgres_scratch(url)
-            sizes, note = "10000,100000", ""
-        else:
-            scratch_url, drop = f"sqlite:///{Path(tmp) / 'bench_creators.sqlite3'}", (lambda: None)
-            sizes, note = "2000,20000", "SQLite fallback (no PostgreSQL DATABASE_URL), smaller sizes"
-            print(f"[bench] creators: {note}", flush=True)
-        env = bench_env(DATABASE_URL=scratch_url, DJANGO_SETTINGS_MODULE="flashlearn.settings", REDIS_URL="")
-        env.pop("REDIS_URL")  # locmem cache: this measures the database, not Redis
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "bench.creators", "--child", sizes, str(duration)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S,
-            )
-        finally:
-            drop()
-    if proc.returncode != 0:
-        raise RuntimeError(f"creators bench failed:\n{proc.stderr[-3000:]}")
-    rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    if on_postgres:
+        sizes, note = "10000,100000", ""
+    else:
+        sizes, note = "2000,20000", "SQLite fallback (no PostgreSQL DATABASE_URL), smaller sizes"
+        print(f"[bench] creators: {note}", flush=True)
+    scratch_url, drop = scratch_database("bench_creators")
+    env = bench_env(DATABASE_URL=scratch_url, DJANGO_SETTINGS_MODULE="flashlearn.settings", REDIS_URL="")
+    env.pop("REDIS_URL")  # locmem cache: this measures the database, not Redis
+    try:
+        rows = child_figures(["bench.creators", "--child", sizes, str(duration)], env=env, timeout=CHILD_TIMEOUT_S)
+    finally:
+        drop()
     if note:
         rows[0]["note"] = f"{rows[0].get('note', '')}; {note}".lstrip("; ")
     return [Row(section=SECTION, **row) for row in rows]

@@ -32,7 +32,7 @@ from datetime import timedelta
 from http.client import HTTPConnection
 from pathlib import Path
 
-from bench.core import ROOT, Row, daphne, free_port
+from bench.core import ROOT, Row, bench_env, child_figures, daphne, free_port
 
 SECTION = "tasks"
 CONNECTIONS = 500
@@ -44,16 +44,11 @@ KEY = "bench-tasks-token-encryption-key"
 
 
 def run(args) -> list[Row]:
-    env = dict(os.environ)
-    env.update({"DEBUG": "true", "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "flashlearn.settings",
-                "TOKEN_ENCRYPTION_KEY": KEY, "BENCH_DURATION": str(args.duration)})
+    env = bench_env(DEBUG="true", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="flashlearn.settings",
+                    TOKEN_ENCRYPTION_KEY=KEY, BENCH_DURATION=str(args.duration))
     env.pop("DIRECT_DATABASE_URL", None)
     env.pop("CELERY_BROKER_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "bench.tasks"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=1500)
-    if proc.returncode != 0:
-        raise RuntimeError(f"tasks bench worker failed:\n{proc.stderr[-4000:]}")
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures = child_figures(["bench.tasks"], env=env, timeout=1500)
     if figures.get("skipped"):
         print(f"[bench] tasks skipped: {figures['skipped']}")
         return []
