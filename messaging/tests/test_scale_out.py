@@ -163,10 +163,15 @@ async def test_reader_that_stops_reading_is_dropped_with_4408(chat, server):
                 "message": {"id": i + 1, "session": session.pk, "author": {"id": alice.pk, "display_name": "Alice"},
                             "body": body, "client_id": None, "created_at": "2026-01-01T00:00:00+00:00",
                             "edited_at": None, "deleted": False, "deleted_at": None}})
+        received = 0
         with pytest.raises(websockets.ConnectionClosedError) as closed:
             while True:
                 await asyncio.wait_for(slow.recv(), 30)
+                received += 1
+        assert received < 2000  # dropped on the way, not closed after the last message
         # The close frame (4408) sits behind the data the client never read; when the close
-        # handshake times out the TCP reset discards both, so the client may see no code at all.
-        assert closed.value.rcvd is None or closed.value.rcvd.code == 4408
-        assert "dropping slow websocket client" in served.output()
+        # handshake times out the TCP reset discards both, so the client may never see the code:
+        # the server's record of its close is what is checked, and the code whenever it arrived.
+        assert "dropping slow websocket client (close 4408)" in served.output()
+        if closed.value.rcvd is not None:
+            assert closed.value.rcvd.code == 4408
