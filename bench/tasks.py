@@ -188,8 +188,8 @@ def _measure() -> dict:
 
     from bench.calendars import fake_google_settings
     from calendars import services
-    from calendars.encryption import encrypt_token
     from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, PushChannel
+    from calendars.tests.factories import connection_create
     from calendars.tests.fakes.google import FakeGoogle
     from creators import demo
     from creators.analysis import chunks
@@ -202,15 +202,11 @@ def _measure() -> dict:
     try:
         users = get_user_model().objects.bulk_create(
             get_user_model()(email=f"user{n}@bench.local", password="!") for n in range(CONNECTIONS))
-        rows = []
+        connections = []
         for n, user in enumerate(users):
             email = f"user{n}@google.local"
-            access, refresh = google.issue_tokens(email, expires_in=3 * 3600)
             google.add_events(email, EVENTS)
-            rows.append(CalendarConnection(
-                user=user, account_email=email, access_token_encrypted=encrypt_token(access),
-                refresh_token_encrypted=encrypt_token(refresh), token_expires_at=timezone.now() + timedelta(hours=3)))
-        connections = CalendarConnection.objects.bulk_create(rows)
+            connections.append(connection_create(user=user, google=google, email=email, expires_in=3 * 3600))
         ids = [c.pk for c in connections]
 
         def sync_all(concurrency: int) -> float:
