@@ -11,6 +11,9 @@ from django.core.cache import cache
 # loader itself point DOTENV_FILE at a file of their own.
 os.environ["DOTENV_FILE"] = ""
 
+# Every frame a test's websocket receives is checked against docs/asyncapi.yaml (its autouse fixture).
+pytest_plugins = ["flashlearn.tests.asyncapi"]
+
 
 def pytest_collection_modifyitems(config, items):
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")

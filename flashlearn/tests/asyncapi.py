@@ -86,11 +86,13 @@ def check_frame(channel: str, action: str, frame: str | bytes) -> str:
             return name
         if data.get("type") == message.get("name"):
             errors[name] = problems
-    raise AssertionError(f"{channel} ({action}): {data} matches no message; {errors or 'no message of its type'}")
+    raise AssertionError(f"docs/asyncapi.yaml, channel {channel} ({action}): {data} matches no message; "
+                         f"{errors or 'no message of its type'}. Describe the frame there (or fix the consumer).")
 
 
 def check_close(channel: str, code: int) -> None:
-    assert code in DOCUMENT["channels"][channel]["x-close-codes"], f"{channel}: close {code} is not documented"
+    assert code in DOCUMENT["channels"][channel]["x-close-codes"], (
+        f"docs/asyncapi.yaml, channel {channel}: close code {code} is not in its x-close-codes")
 
 
 def address_pattern(address: str) -> re.Pattern:
