@@ -6,7 +6,8 @@ top of ~540 MB for the first). Now a recorder is handed two executors (RealtimeS
 front of one `SharedTranscriber`; the recorder keeps its own voice detection and buffers.
 
 The queue: one thread runs the model, one request at a time (CTranslate2 already spreads one call
-over the cores). Finals go before partials; among partials the stream served longest ago goes
+over the cores), plus TRANSCRIPTION_MODEL_WORKERS - 1 threads that take finals only (the model then
+runs that many calls at once). Finals go before partials; among partials the stream served longest ago goes
 first, so one chatty stream cannot starve the others. A recorder's realtime loop waits for its
 answer before asking again, so a stream never has more than one partial queued; a final drops the
 queued partial of its stream (answered with empty text, which sends nothing).
@@ -126,10 +127,10 @@ class Request:
     queued_at: float = field(default_factory=time.monotonic)
 
 
-def load_whisper(path: str, *, device: str, compute_type: str):
+def load_whisper(path: str, *, device: str, compute_type: str, workers: int = 1):
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device=device, compute_type=compute_type)
+    return WhisperModel(path, device=device, compute_type=compute_type, num_workers=workers)
 
 
 class SharedTranscriber:
@@ -140,12 +141,13 @@ class SharedTranscriber:
     """
 
     def __init__(self, *, model: tuple[str, str], realtime_model: tuple[str, str], device: str, compute_type: str,
-                 beam_size: int, realtime_beam_size: int, loader=load_whisper) -> None:
+                 beam_size: int, realtime_beam_size: int, workers: int = 1, loader=load_whisper) -> None:
         self.model_path, self.model_name = model
         self.realtime_path, self.realtime_name = realtime_model
         self.device, self.compute_type = device, compute_type
         self.beam_size, self.realtime_beam_size = beam_size, realtime_beam_size
         self.loader = loader
+        self.workers = max(1, workers)  # model calls at once; threads past the first serve finals only
         self.models: dict[str, object] = {}
         self.loads = 0
         self.served = {"final": 0, "partial": 0}
@@ -155,29 +157,32 @@ class SharedTranscriber:
         self.finals: deque[Request] = deque()
         self.partials: dict[object, Request] = {}
         self.last_served: dict[object, float] = {}
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
         self.closed = False
 
     # -- life
     def start(self) -> None:
         """Blocking: load the model(s) once and start the worker thread (no-op when started)."""
         with self.condition:
-            if self.thread is not None:
+            if self.threads:
                 return
             self.closed = False
         self.model_for(final=True)
         self.model_for(final=False)
-        thread = threading.Thread(target=self.serve_forever, name="transcription-whisper", daemon=True)
         with self.condition:
-            if self.thread is None:
-                self.thread = thread
-                thread.start()
+            if not self.threads:
+                self.threads = [threading.Thread(target=self.serve_forever, kwargs={"finals_only": index > 0},
+                                                 name=f"transcription-whisper-{index}", daemon=True)
+                                for index in range(self.workers)]
+                for thread in self.threads:
+                    thread.start()
 
     def model_for(self, *, final: bool):
         path = self.model_path if final else self.realtime_path
         if path not in self.models:
             logger.info("loading Whisper model %s on %s (%s)", path, self.device, self.compute_type)
-            self.models[path] = self.loader(path, device=self.device, compute_type=self.compute_type)
+            self.models[path] = self.loader(path, device=self.device, compute_type=self.compute_type,
+                                            workers=self.workers)
             self.loads += 1
         return self.models[path]
 
@@ -194,9 +199,10 @@ class SharedTranscriber:
                 request.future.set_exception(RuntimeError("the speech model is shutting down"))
             else:
                 request.future.set_result(None)
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join(timeout=10)
-        self.thread = None
+        for thread in self.threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+        self.threads = []
         self.models.clear()
 
     # -- requests
@@ -223,25 +229,27 @@ class SharedTranscriber:
                 if stale is not None:  # a newer partial of the same stream supersedes it
                     stale.future.set_result(None)
                 self.partials[request.stream] = request
-            self.condition.notify()
+            self.condition.notify_all()  # a finals-only thread may be the one free
         return request.future
 
-    def next_request(self) -> Request | None:
+    def next_request(self, *, finals_only: bool = False) -> Request | None:
         """Under the lock: the oldest final, else the partial of the stream served longest ago."""
         if self.finals:
             return self.finals.popleft()
-        if self.partials:
+        if self.partials and not finals_only:
             stream = min(self.partials, key=lambda s: (self.last_served.get(s, 0.0), self.partials[s].queued_at))
             return self.partials.pop(stream)
         return None
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, *, finals_only: bool = False) -> None:
+        """One model call at a time. With TRANSCRIPTION_MODEL_WORKERS > 1 the other threads take finals
+        only, so a final starts at once even while a partial is being transcribed."""
         while True:
             with self.condition:
-                request = self.next_request()
+                request = self.next_request(finals_only=finals_only)
                 while request is None and not self.closed:
                     self.condition.wait()
-                    request = self.next_request()
+                    request = self.next_request(finals_only=finals_only)
                 if request is None:
                     return
                 self.last_served[request.stream] = time.monotonic()
@@ -317,4 +325,5 @@ def build_transcriber() -> SharedTranscriber:
     device, compute_type = resolve_device()
     return SharedTranscriber(model=resolve_model(), realtime_model=resolve_realtime_model(), device=device,
                              compute_type=compute_type, beam_size=settings.TRANSCRIPTION_BEAM_SIZE,
-                             realtime_beam_size=settings.TRANSCRIPTION_REALTIME_BEAM_SIZE)
+                             realtime_beam_size=settings.TRANSCRIPTION_REALTIME_BEAM_SIZE,
+                             workers=settings.TRANSCRIPTION_MODEL_WORKERS)

@@ -16,6 +16,8 @@ if TRANSCRIPTION_DEVICE not in ("auto", "cpu", "cuda"):
 TRANSCRIPTION_COMPUTE_TYPE = env_str("TRANSCRIPTION_COMPUTE_TYPE")  # None: int8 on the CPU, float16 on CUDA
 TRANSCRIPTION_BEAM_SIZE = env_int("TRANSCRIPTION_BEAM_SIZE", 5)  # finals
 TRANSCRIPTION_REALTIME_BEAM_SIZE = env_int("TRANSCRIPTION_REALTIME_BEAM_SIZE", 3)  # partials
+# Model calls at once (faster-whisper num_workers); past the first, they take finals only.
+TRANSCRIPTION_MODEL_WORKERS = env_int("TRANSCRIPTION_MODEL_WORKERS", 1)
 TRANSCRIPTION_MAX_STREAMS = env_int("TRANSCRIPTION_MAX_STREAMS", 4)  # docs/benchmarks.md, "Transcription"
 # One account holds at most this many of those slots (a live session may still take the slot of the
 # user stream idle longest: docs/security.md, "## Transcription slots").

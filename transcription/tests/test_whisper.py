@@ -23,18 +23,18 @@ class FakeModel:
         return [SimpleNamespace(text=f" {audio}")], SimpleNamespace(language="en", language_probability=1.0)
 
 
-def transcriber(realtime_path="main", calls=None, gate=None):
+def transcriber(realtime_path="main", calls=None, gate=None, workers=1):
     calls = [] if calls is None else calls
     gate = gate or threading.Event()
     loaded = []
 
-    def loader(path, *, device, compute_type):
+    def loader(path, *, device, compute_type, workers):
         loaded.append((path, device, compute_type))
         return FakeModel(calls, gate)
 
     shared = whisper.SharedTranscriber(model=("main", "main"), realtime_model=(realtime_path, realtime_path),
                                        device="cpu", compute_type="int8", beam_size=5, realtime_beam_size=2,
-                                       loader=loader)
+                                       workers=workers, loader=loader)
     return shared, loaded
 
 
@@ -138,3 +138,19 @@ def test_cuda_without_a_gpu_is_a_start_up_error_naming_the_variable(settings):
     assert error.id == "transcription.E001" and "TRANSCRIPTION_DEVICE" in error.msg
     settings.TRANSCRIPTION_DEVICE = "cpu"
     assert checks.speech_device_check() == []
+
+
+def test_with_two_workers_a_final_does_not_wait_for_the_partial_in_flight():
+    calls, gate = [], threading.Event()
+    shared, _ = transcriber(calls=calls, gate=gate, workers=2)
+    shared.start()
+    partial = threading.Thread(target=shared.executors("a")["realtime_transcription_executor"].transcribe,
+                               args=("a-partial",))
+    partial.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    assert shared.executors("b")["transcription_executor"].transcribe("b-final").text == "b-final"
+    assert not gate.is_set() and partial.is_alive()  # the partial is still being transcribed
+    gate.set()
+    partial.join(10)
+    shared.close()
