@@ -70,6 +70,9 @@ class MemoryBackend:
     async def expired(self, session_id: int, now: float) -> list[str]:
         return [m for m, exp in self.sessions.get(session_id, {}).items() if exp <= now]
 
+    async def user_live(self, session_id: int, user_id: int, now: float) -> bool:
+        return any(_parse(m)[0] == user_id for m, exp in self.sessions.get(session_id, {}).items() if exp > now)
+
     async def clear(self) -> None:
         self.sessions.clear()
 
@@ -104,6 +107,16 @@ class RedisBackend:
 
     async def expired(self, session_id: int, now: float) -> list[str]:
         return [m.decode() for m in await self.client.zrangebyscore(self.key(session_id), "-inf", now)]
+
+    async def user_live(self, session_id: int, user_id: int, now: float) -> bool:
+        """Whether the user has another live entry, matched in Redis (ZSCAN MATCH on the entry's
+        `",<id>,"`; a display name cannot contain that unescaped), so a burst of N leaves does not
+        move N copies of the whole set into this process."""
+        pattern = f'*",{int(user_id)},"*'
+        async for raw, expires in self.client.zscan_iter(self.key(session_id), match=pattern, count=1000):
+            if expires > now and _parse(raw.decode())[0] == user_id:
+                return True
+        return False
 
     async def clear(self) -> None:
         async for key in self.client.scan_iter(f"{self.prefix}:presence:*", count=1000):
@@ -158,8 +171,7 @@ async def leave(session_id: int, member: str) -> bool:
     """Remove this socket's entry. True when its user has no other live socket (announce a leave)."""
     store = backend()
     removed = await store.remove(session_id, member)
-    user_id = json.loads(member)[1]
-    return removed and user_id not in _users(await store.live(session_id, time.time()))
+    return removed and not await store.user_live(session_id, _parse(member)[0], time.time())
 
 
 async def prune(session_id: int) -> list[dict]:

@@ -43,3 +43,15 @@ async def test_one_heartbeat_refreshes_every_socket_of_the_session_in_one_call(s
     assert online == {u.pk for u in users}
     for sock in socks:
         await sock.disconnect()
+
+
+async def test_a_leave_is_announced_when_the_users_last_socket_goes_whatever_others_are_called():
+    session_id = 987654
+    first, second = presence.entry("tab-1", 42, "Ann"), presence.entry("tab-2", 42, "Ann")
+    lookalike = presence.entry("tab-3", 7, '",42,"')  # a name that spells the pattern Redis matches on
+    for member in (first, second, lookalike):
+        await presence.join(session_id, member)
+    assert await presence.leave(session_id, first) is False  # the second tab is still there
+    assert await presence.leave(session_id, second) is True
+    assert await presence.leave(session_id, lookalike) is True
+    assert await presence.online(session_id) == []
