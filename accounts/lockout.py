@@ -157,9 +157,10 @@ def _release(counts: dict[str, int]) -> None:
 @_fail_closed
 def signup_throttle_hit(*, ip: str | None) -> None:
     """Count one signup attempt from `ip` in a fixed window; raise SignupThrottled past SIGNUP_RATE."""
-    if not ip or not settings.SIGNUP_RATE:
+    rate = parse_rate(settings.SIGNUP_RATE)  # None: "" turns the limit off
+    if not ip or rate is None:
         return
-    limit, period = parse_rate(settings.SIGNUP_RATE)
+    limit, period = rate
     retry_after = window_hit(f"accounts:signup:{ip}", limit=limit, period=period)
     if retry_after:
         stat_incr("signup_refused_throttled")
