@@ -11,7 +11,7 @@ serving the same application. For each:
   messaging bench's client and fixtures), closed loop, each server twice (in order, then in
   reverse order: the first one measured pays for cold caches), the mean of the two;
 - memory: the server's RSS (its whole process tree) with 1,000 idle chat sockets open, minus
-  before they opened, per 1,000 sockets.
+  before they opened, per 1,000 sockets (first pass only: the second reuses what the first grew).
 
 Then scale-out: `serve --workers 2` against `--workers 1` (default server) on both HTTP views,
 with the load generator pinned to the last core (`taskset`); on a 2-core machine the two workers
@@ -184,6 +184,9 @@ def run(args) -> list[Row]:
                       flush=True)
             sockets = {name: {key: statistics.fmean(run[key] for run in values) for key in values[0]}
                        for name, values in runs.items()}
+            for name, values in runs.items():
+                # memory from the first pass only: a second pass reuses what the first one grew
+                sockets[name]["rss_per_1000"] = values[0]["rss_per_1000"]
         finally:
             for context in reversed(contexts[:len(bases)]):
                 context.__exit__(None, None, None)
