@@ -298,3 +298,25 @@ async def test_a_final_that_could_not_be_stored_reaches_listeners_flagged(start_
     assert await listener.receive_nothing(timeout=0.3)
     for socket in (speaker, listener):
         await socket.disconnect()
+
+
+async def test_status_and_readyz_report_the_device_the_models_and_the_load(start_engine, settings):
+    from transcription.health import readiness
+
+    idle = await adb(engine_status)(TranscriptionRuntime())  # no engine in this process yet
+    assert idle["device"] == settings.TRANSCRIPTION_DEVICE == "auto" and idle["load"]["models_loaded"] == 0
+    start_engine()
+    before = await adb(engine_status)()
+    assert before["device"] == "cpu"  # auto, on this machine: the engine resolved it
+    assert before["load"]["models_loaded"] == 0 and before["realtime_model"] == before["model"]  # no stream yet
+    user = await adb(make_user)("loaded@example.com")
+    speaker, ready = await open_speaker(user, f"user-{user.pk}")
+    assert ready["type"] == "ready"
+
+    status, check = await adb(engine_status)(), await adb(readiness)()
+    assert status["device"] == check["device"] == "cpu"
+    assert status["load"] == check["load"]
+    assert status["load"]["models_loaded"] == 1 and status["load"]["queued_finals"] == 0
+    assert 0.0 <= status["load"]["busy"] <= 1.0
+    assert check["realtime_model"] == status["realtime_model"]
+    await speaker.disconnect()
