@@ -88,12 +88,11 @@ def _redis():
     try:
         yield url, prefix
     finally:
-        import redis
+        from flashlearn.redis import redis_client
 
-        client = redis.Redis.from_url(url)
+        client = redis_client(url=url)
         for key in client.scan_iter(f"{prefix}:*", count=1000):
             client.delete(key)
-        client.close()
         if proc:
             proc.terminate()
             proc.wait()

@@ -5,7 +5,6 @@ Used with `@pytest.mark.urls("flashlearn.tests.urls")`; never part of the real U
 
 from __future__ import annotations
 
-import redis
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 
 from flashlearn.errors import Conflict, DomainError
 from flashlearn.paths import both
+from flashlearn.redis import redis_client
 from flashlearn.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from flashlearn.urls import urlpatterns as project_urlpatterns
 
@@ -61,7 +61,7 @@ class InsufficientCredits(DomainError):
 
 def ping_unreachable_redis() -> None:
     """A real Redis client against a closed loopback port: raises redis's ConnectionError."""
-    redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1).ping()
+    redis_client(url="redis://127.0.0.1:1/0", connect_timeout=1).ping()
 
 
 class FailingApi(PublicApi):

@@ -43,7 +43,9 @@ class PrivateRedis:
         )
         import redis
 
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        from flashlearn.redis import redis_client
+
+        client = redis_client(url=f"redis://127.0.0.1:{self.port}/0", connect_timeout=0.2)
         deadline = time.monotonic() + 10
         while True:
             try:

@@ -76,17 +76,11 @@ async def no_frame(ws, type_: str, seconds: float) -> bool:
 
 
 @pytest.fixture
-def chat(transactional_db):
+def chat(transactional_db, fresh_presence):
     alice, bob = UserFactory(display_name="Alice"), UserFactory(display_name="Bob")
     session = LiveSessionFactory(host=alice)
     MembershipFactory(session=session, user=bob)
-    yield alice, bob, session
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter(f"{settings.REDIS_PREFIX}:presence:*"):
-        client.delete(key)
-    client.close()
+    return alice, bob, session
 
 
 @pytest.mark.parametrize("server", harness.SERVERS)
