@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from accounts.tests.factories import user_create
-from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.live import manage, project_env
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
 

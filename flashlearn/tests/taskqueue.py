@@ -26,7 +26,7 @@ from django.db import connection as db_connection
 from kombu import pools as kombu_pools
 
 from flashlearn.celery import app
-from flashlearn.tests.helpers import ROOT, project_env
+from flashlearn.tests.live import ROOT, project_env
 
 
 def _forget_broker_connections() -> None:

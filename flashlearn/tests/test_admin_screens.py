@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.core import free_port
-from flashlearn.tests.helpers import ROOT, manage, project_env, running
+from flashlearn.tests.live import ROOT, manage, project_env, running
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 

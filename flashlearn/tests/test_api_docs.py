@@ -51,7 +51,7 @@ def test_every_parameter_has_a_description(document):
 
 
 def test_aliases_stay_out_of_the_schema_and_are_listed_in_docs_api_md(document):
-    from flashlearn.tests.helpers import ROOT
+    from flashlearn.tests.live import ROOT
 
     assert all(path.startswith("/api/") for path in document["paths"])
     api_md = (ROOT / "docs" / "api.md").read_text()

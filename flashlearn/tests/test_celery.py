@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from flashlearn.celery import app
-from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.live import manage, project_env
 from flashlearn.tests.taskqueue import CeleryWorker, celery_conf, port_open, wait_for
 
 SHOW_CONF = (

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from flashlearn.database import BreakerConnection, database_config, redact
-from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.live import manage, project_env
 from flashlearn.tests.settings_env import settings_from_env
 
 PASSWORD = "s3cr3t-Pa55"

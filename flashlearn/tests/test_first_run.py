@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from flashlearn.env import read_dotenv
-from flashlearn.tests.helpers import ROOT, manage, project_env
+from flashlearn.tests.live import ROOT, manage, project_env
 
 SHOW_SETTINGS = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
 

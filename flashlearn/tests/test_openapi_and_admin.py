@@ -11,7 +11,7 @@ import yaml
 
 from bench.core import free_port
 from flashlearn.openapi import drop_trailing_slash_twins
-from flashlearn.tests.helpers import get, manage, project_env, running
+from flashlearn.tests.live import get, manage, project_env, running
 
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "admin password for tests 1"

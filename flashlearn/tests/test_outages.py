@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 from accounts.tokens import token_pair_issue
 from bench.core import free_port
 from flashlearn.tests.faults import FaultProxy, RedisServer
-from flashlearn.tests.helpers import get, project_env, running
+from flashlearn.tests.live import get, project_env, running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.core import free_port, stop_process
-from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.live import manage, project_env
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 

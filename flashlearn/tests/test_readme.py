@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from flashlearn.env import DOTENV_VARIABLE, read_dotenv
-from flashlearn.tests.helpers import ROOT
+from flashlearn.tests.live import ROOT
 
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.core import free_port
-from flashlearn.tests.helpers import ROOT, project_env, running
+from flashlearn.tests.live import ROOT, project_env, running
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.postgres]
 

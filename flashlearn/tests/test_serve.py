@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from bench.core import free_port
 from flashlearn import servers
 from flashlearn.management.commands.serve import default_concurrency, resolve_concurrency, worker_command
-from flashlearn.tests.helpers import ROOT, get, manage, project_env, running
+from flashlearn.tests.live import ROOT, get, manage, project_env, running
 
 REDIS = "redis://127.0.0.1:6379/0"
 

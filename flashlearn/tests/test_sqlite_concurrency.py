@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bench.core import free_port
-from flashlearn.tests.helpers import manage, project_env, running
+from flashlearn.tests.live import manage, project_env, running
 
 USERS = 50
 SEED = f"""

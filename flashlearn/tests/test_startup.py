@@ -6,7 +6,7 @@ import secrets
 
 from cryptography.fernet import Fernet
 
-from flashlearn.tests.helpers import manage, project_env
+from flashlearn.tests.live import manage, project_env
 from flashlearn.tests.settings_env import settings_from_env
 
 

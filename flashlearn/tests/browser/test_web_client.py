@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.core import free_port
-from flashlearn.tests.helpers import ROOT, project_env, running
+from flashlearn.tests.live import ROOT, project_env, running
 from transcription.tests.speech import SENTENCES, missing_tools, wer
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements.txt)")
