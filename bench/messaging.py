@@ -1,6 +1,7 @@
 """Messaging: websocket fan-out latency, sustained message rate, history GET latency.
 
-One daphne process serves the project with the Redis channel layer (REDIS_URL must be set;
+One worker of the default server (`manage.py serve --workers 1`; `--server NAME` where the bench
+has that option) serves the project with the Redis channel layer (REDIS_URL must be set;
 PostgreSQL through DATABASE_URL is better than the SQLite default). One client process holds
 every socket: one sender (the session host) and 100 or 1,000 receivers, all members of one
 session. A message's latency is the time from the sender writing `message.send` to a receiver
@@ -34,7 +35,7 @@ import sys
 import time
 import uuid
 
-from bench.core import ROOT, Row, bench_env, daphne, free_port, server
+from bench.core import ROOT, Row, bench_env, free_port, server
 
 SECTION = "messaging"
 FANOUT_SIZES = (100, 1000)
@@ -294,10 +295,21 @@ def raise_fd_limit(want: int = 8192) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def serving(name: str, port: int, env: dict[str, str]):
+    """The project as `manage.py serve --server NAME --workers 1` runs it (the default server unless
+    `--server` says otherwise)."""
+    argv = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--server", name]
+    return server(argv, port=port, env=env)
+
+
 def run(args) -> list[Row]:
     if not os.environ.get("REDIS_URL"):
         print("[bench] messaging: REDIS_URL is unset; the fan-out benchmark needs the Redis channel layer. Skipped.")
         return []
+    from flashlearn.servers import DEFAULT
+
+    name = getattr(args, "server", None) or DEFAULT
     raise_fd_limit()
     step = min(max(args.duration / 2, 1.0), 3.0)
     tag = uuid.uuid4().hex[:8]
@@ -316,13 +328,15 @@ def run(args) -> list[Row]:
         with server(ref_argv, port=ref_port, env=bench_env()):
             for layer in getattr(args, "layers", "pubsub,core").split(","):
                 port = free_port()
-                with daphne(port, bench_env(MESSAGING_CHANNEL_LAYER=layer, **server_env)) as base:
+                with serving(name, port, bench_env(MESSAGING_CHANNEL_LAYER=layer, **server_env)) as base:
                     url = f"ws://127.0.0.1:{port}{ws_path}"
                     for n in FANOUT_SIZES:
                         messages = 30 if n > 100 else 60
                         r50, r99, _ = asyncio.run(fanout(ref_url, tokens, n, messages=messages, gap=0.05))
                         p50, p99, missing = asyncio.run(fanout(url, tokens, n, messages=messages, gap=0.05))
-                        note = f"{layer} layer" + (f"; {missing} deliveries missing or out of order" if missing else "")
+                        note = f"{name}, {layer} layer"
+                        if missing:
+                            note += f"; {missing} deliveries missing or out of order"
                         rows.append(Row(SECTION, f"fan-out to {n:,} p50 ({layer})", p50, "ms", "bare websockets", r50,
                                         False, note))
                         rows.append(Row(SECTION, f"fan-out to {n:,} p99 ({layer})", p99, "ms", "bare websockets", r99,
