@@ -3,8 +3,8 @@
 Why not googleapiclient's discovery client: its httplib2 transport is not thread-safe and keeps
 no connection pool; its `num_retries` ignores Retry-After and decides by itself what is
 retryable; and its authorized transport refreshes tokens on a 401 by itself, outside the row
-lock that keeps refreshes from racing (credentials.py). The REST surface used here is three
-documented calls (events.list, events.watch, channels.stop), so a pooled requests.Session
+lock that keeps refreshes from racing (credentials.py). The REST surface used here is four
+documented calls (calendars.get, events.list, events.watch, channels.stop), so a pooled requests.Session
 against GOOGLE_CALENDAR_API_ROOT keeps full control of status codes, error reasons and headers.
 """
 
@@ -48,13 +48,20 @@ def retryable(status: int, reason: str) -> bool:
 
 
 class GoogleCalendarClient:
-    """One connection's view of Calendar v3. Not shared between threads."""
+    """One connection's view of Calendar v3. Not shared between threads.
 
-    def __init__(self, *, connection_id: int, session: requests.Session | None = None):
+    Built from a connection id, it reads (and on a 401 refreshes) that connection's token; built
+    from a bare `access_token` (during the OAuth callback, before a connection exists), it uses that
+    token as it is, and a 401 is a refusal like any other 4xx."""
+
+    def __init__(self, *, connection_id: int | None = None, access_token: str | None = None,
+                 session: requests.Session | None = None):
+        if (connection_id is None) == (access_token is None):
+            raise TypeError("GoogleCalendarClient takes exactly one of connection_id and access_token")
         self.connection_id = connection_id
         self.session = session or requests.Session()
         self.base_url = settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/"
-        self._token: str | None = None
+        self._token: str | None = access_token
         self.calls = 0
 
     def close(self) -> None:
@@ -69,6 +76,7 @@ class GoogleCalendarClient:
         max_attempts = max(1, settings.CALENDAR_RETRY_MAX_ATTEMPTS)
         while True:
             if self._token is None:
+                assert self.connection_id is not None  # a bare access token is set in __init__
                 self._token = access_token_for(connection_id=self.connection_id)
             retry_after: float | None = None
             try:
@@ -86,7 +94,7 @@ class GoogleCalendarClient:
                         return response.json() if response.content else {}
                     except ValueError:
                         status, reason = 502, "unreadable body"  # e.g. a proxy's HTML page: retried like a 5xx
-                if status == 401 and not refreshed:
+                if status == 401 and not refreshed and self.connection_id is not None:
                     refreshed = True
                     self._token = access_token_for(connection_id=self.connection_id, stale_token=self._token)
                     continue
@@ -110,6 +118,9 @@ class GoogleCalendarClient:
             logger.info("google call retried", extra={
                 "connection_id": self.connection_id, "problem": problem, "attempt": attempt, "delay_s": delay})
             backoff.pause(delay)
+
+    def calendar_get(self, calendar_id: str) -> dict:
+        return self.call("GET", f"calendars/{quote(calendar_id, safe='')}")
 
     def events_pages(self, calendar_id: str, params: dict) -> Iterator[dict]:
         """Every page of events.list for one query; the same parameters go with each pageToken."""
