@@ -274,6 +274,10 @@ class SharedTranscriber:
         model = self.model_for(final=request.final)
         kwargs = {"language": request.language, "beam_size": self.beam_size if request.final else
                   self.realtime_beam_size, "suppress_tokens": [-1], "vad_filter": True}
+        if not request.final:
+            # A partial is speech the recorder's own VAD already found, and shows no timestamps: skipping
+            # faster-whisper's VAD pass and timestamp tokens made finals sooner (docs/benchmarks.md).
+            kwargs.update(vad_filter=False, without_timestamps=True)
         if request.options.get("word_timestamps"):
             kwargs["word_timestamps"] = True
         segments, info = model.transcribe(request.audio, **kwargs)

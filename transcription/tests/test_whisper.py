@@ -14,10 +14,11 @@ class FakeModel:
     """faster-whisper's WhisperModel.transcribe shape; the first call waits for `gate`."""
 
     def __init__(self, calls: list, gate: threading.Event):
-        self.calls, self.gate = calls, gate
+        self.calls, self.gate, self.options = calls, gate, []
 
     def transcribe(self, audio, **kwargs):
         self.calls.append((audio, kwargs["beam_size"]))
+        self.options.append(kwargs)
         if len(self.calls) == 1:
             self.gate.wait(10)
         return [SimpleNamespace(text=f" {audio}")], SimpleNamespace(language="en", language_probability=1.0)
@@ -46,6 +47,9 @@ def test_two_streams_share_one_loaded_model():
     assert second["realtime_transcription_executor"].transcribe("two", language="en").text == "two"
     assert second["transcription_executor"].transcribe("three", language="en").text == "three"
     assert shared.loads == 1 and loaded == [("main", "cpu", "int8")]
+    final, partial, _ = shared.models["main"].options
+    assert (final["beam_size"], final["vad_filter"], final.get("without_timestamps", False)) == (5, True, False)
+    assert (partial["beam_size"], partial["vad_filter"], partial["without_timestamps"]) == (2, False, True)
     assert shared.snapshot()["served"] == {"final": 2, "partial": 1}
     shared.close()
 
