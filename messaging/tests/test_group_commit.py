@@ -292,3 +292,33 @@ async def test_a_socket_with_too_many_sends_waiting_stops_reading_until_one_is_s
             got.append(data)
     assert [f["message"]["client_id"] for f in got if f["type"] == "message.new"] == ["c0", "c1", "c2", "c3"]
     await sender.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_this_processes_sockets_get_a_stored_message_without_the_layer(people, settings, monkeypatch):
+    """The committed message goes to the local hub at once; the layer's copy (here: lost) is only
+    for other processes."""
+    from channels.layers import get_channel_layer
+
+    from messaging.events import channel_layer_alias
+
+    settings.MESSAGING_HUB_SWEEP_INTERVAL = 60  # no repair from the database during this test
+    sender = await connect(people["member"], people["session"].pk)
+    watcher = await connect(people["host"], people["session"].pk)
+    layer = get_channel_layer(channel_layer_alias())
+    real = layer.group_send
+
+    async def lost(group, message):
+        if message.get("type") == "message.new":
+            raise ConnectionError("the layer dropped it")
+        await real(group, message)
+
+    monkeypatch.setattr(layer, "group_send", lost)
+    await sender.send_json_to({"type": "message.send", "body": "local", "client_id": "l1"})
+    [ack] = await acks(sender, {"l1"}, timeout=1)
+    seen = await frame(watcher, 1)
+    while seen["type"] != "message.new":
+        seen = await frame(watcher, 1)
+    assert ack["seq"] == seen["seq"] == 1 and seen["message"]["body"] == "local"
+    await sender.disconnect()
+    await watcher.disconnect()

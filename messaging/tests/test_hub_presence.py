@@ -55,3 +55,22 @@ async def test_a_leave_is_announced_when_the_users_last_socket_goes_whatever_oth
     assert await presence.leave(session_id, second) is True
     assert await presence.leave(session_id, lookalike) is True
     assert await presence.online(session_id) == []
+
+
+async def test_a_join_reads_the_online_set_once(monkeypatch):
+    from channels.db import database_sync_to_async
+
+    host = await database_sync_to_async(UserFactory)()
+    session = await database_sync_to_async(LiveSessionFactory)(host=host)
+    store = presence.backend()
+    reads = []
+    real = type(store).live
+
+    async def counting(self, session_id, now):
+        reads.append(session_id)
+        return await real(self, session_id, now)
+
+    monkeypatch.setattr(type(store), "live", counting)
+    sock = await connect(host, session.pk)  # asserts the snapshot frame
+    assert reads == [session.pk]
+    await sock.disconnect()
