@@ -5,12 +5,12 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flashlearn.openapi import paginated
+from flashlearn.pagination import envelope, paginate
 from transcription import selectors, services
 from transcription.errors import EngineUnavailable
 from transcription.status import engine_status
@@ -34,11 +34,6 @@ class StatusApi(APIView):
 
 
 class SegmentListApi(APIView):
-    class Pagination(PageNumberPagination):
-        page_size = 50
-        page_size_query_param = "page_size"
-        max_page_size = 500
-
     class FilterSerializer(serializers.Serializer):
         after = serializers.IntegerField(required=False, min_value=0, help_text="only segments with a larger id")
 
@@ -59,9 +54,8 @@ class SegmentListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         segments = selectors.segment_list(user=request.user, stream=stream, after=filters.validated_data.get("after"))
-        paginator = self.Pagination()
-        page = paginator.paginate_queryset(segments, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginate(request, view=self, queryset=segments, page_size=50, max_page_size=500,
+                        serialize=lambda page: self.OutputSerializer(page, many=True).data)
 
 
 class SpeakerSerializer(serializers.Serializer):
@@ -80,7 +74,7 @@ class SpeakerListApi(APIView):
                    summary="Members allowed to speak")
     def get(self, request, stream: str):
         grants = selectors.speaker_list(user=request.user, stream=stream)
-        return Response({"results": SpeakerSerializer(grants, many=True).data, "next": None, "previous": None})
+        return Response(envelope(SpeakerSerializer(grants, many=True).data, next_url=None, previous_url=None))
 
     @extend_schema(request=InputSerializer, responses={201: SpeakerSerializer}, summary="Let a member speak")
     def post(self, request, stream: str):
