@@ -7,10 +7,11 @@ reading, and the consumer closes it with 4408.
 
 A server that needs more is adapted in flashlearn/servers/ and offers it through
 `flashlearn.servers.socket_access()` (installed by its worker at start-up; None in tests and under
-a plain server command line). Today only daphne does: Twisted buffers without limit, so the
-adapter reads the unread bytes (close 4408 past `MESSAGING_SEND_BUFFER_BYTES`), and it offers a
-direct writer that frames a fanned-out text once per process and writes it into each socket
-(flashlearn/servers/daphne.py says what that saves, with the measurement).
+a plain server command line). Both adapters do: each reads the bytes a socket's client has not
+read yet (close 4408 past `MESSAGING_SEND_BUFFER_BYTES`; under daphne the only place a slow reader
+shows, Twisted buffering without limit), and offers a direct writer that frames a fanned-out text
+once per process and writes it into each socket (flashlearn/servers/daphne.py and uvicorn.py say
+what that saves, with the measurement).
 
 Our own ASGI middlewares that wrap a websocket's `send` (the handshake guard, the credential guard)
 keep the send they wrap in `wrapped_send` on the object whose bound method they hand inward, and say

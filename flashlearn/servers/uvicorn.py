@@ -17,8 +17,16 @@ What this module adds to uvicorn, with the same behaviour as the daphne adapter:
   1001) through the public `websockets` API, then lets uvicorn finish in-flight requests within
   WEB_SHUTDOWN_GRACE. It reads `server_state.connections`, uvicorn's set of open protocols.
 
-Fan-out needs nothing here: uvicorn's ASGI `send` awaits the socket's drain (websockets' write
-limit), so a client that stops reading fills the consumer's bounded queue (close 4408).
+- messaging's fan-out (UvicornSockets, installed through flashlearn.servers.serving; see
+  messaging/transport.py): a text fanned out to many sockets is framed once per process
+  (websockets' `Frame.serialize`) and its bytes written straight into each open socket's
+  transport, skipping per socket the queue, a task switch, uvicorn's `asgi_send` and websockets
+  building the frame again. The slow-reader measure (close 4408 past MESSAGING_SEND_BUFFER_BYTES)
+  is then the transport's public `get_write_buffer_size()`; frames the direct writer does not
+  take go the awaited way, where `send` waits for the socket to drain and a client that stops
+  reading fills the bounded queue (4408 too). It relies on websockets' legacy protocol
+  (WRITTEN_FOR_WEBSOCKETS; another major version turns it off, the awaited path stays) and on
+  uvicorn's `asgi_send` being the bound method the application gets as `send`.
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ import sys
 import time
 
 import uvicorn
+import websockets
 
 from flashlearn import servers
 
 logger = logging.getLogger("flashlearn.server")
 
 WRITTEN_FOR_UVICORN = "0.38"
+WRITTEN_FOR_WEBSOCKETS = "15.0"  # the library behind uvicorn's `websockets` implementation (its legacy protocol)
 GOING_AWAY = 1001
 RECONNECT_AFTER_SECONDS = 1
 CLOSE_WAIT_SECONDS = 2.0
@@ -145,6 +155,102 @@ class DrainingServer(uvicorn.Server):
         await connection.close(code=GOING_AWAY, reason="server shutting down")
 
 
+# --- Fan-out: unread bytes and the direct writer (messaging/transport.py) ---------------------
+
+
+class PreparedFrames:
+    """The wire bytes of the texts being fanned out (a few at a time), built once per process: an
+    unmasked, uncompressed text frame is the same bytes for every server-side socket."""
+
+    LIMIT = 16
+
+    def __init__(self):
+        self.frames: dict[str, bytes] = {}
+
+    def get(self, text: str) -> bytes:
+        frame = self.frames.get(text)
+        if frame is None:
+            from websockets.frames import Frame, Opcode
+
+            if len(self.frames) >= self.LIMIT:
+                self.frames.clear()
+            frame = self.frames[text] = Frame(Opcode.TEXT, text.encode("utf-8")).serialize(mask=False, extensions=[])
+        return frame
+
+
+def transport_backlog(protocol) -> int:
+    """Bytes asyncio holds for this connection that the kernel has not taken (the client is not reading)."""
+    transport = protocol.transport
+    if transport is None or transport.is_closing():
+        return 0
+    return transport.get_write_buffer_size()
+
+
+class DirectWriter:
+    """`write(text) -> bool` straight into one uvicorn websocket's transport; False: not written, send
+    it the awaited way (the socket is not open, is closing, or negotiated an extension)."""
+
+    __slots__ = ("protocol", "frames")
+
+    def __init__(self, protocol, frames: PreparedFrames):
+        self.protocol = protocol
+        self.frames = frames
+
+    def __call__(self, text: str) -> bool:
+        protocol = self.protocol
+        # `open`: the handshake is done and no close has begun (websockets' public property).
+        # A fragmented message in progress (`send` of an iterable, which nothing here does) would
+        # be split by a frame written in between: that one goes the awaited way too.
+        if not protocol.open or protocol.extensions or protocol._fragmented_message_waiter is not None:
+            return False
+        transport = protocol.transport
+        if transport.is_closing():
+            return False
+        transport.write(self.frames.get(text))
+        return True
+
+    def backlog(self) -> int:
+        return transport_backlog(self.protocol)
+
+
+class UvicornSockets:
+    """flashlearn.servers.SocketAccess for one uvicorn server. The application's `send` for a
+    websocket is the protocol's bound `asgi_send` (pinned by
+    test_servers.test_uvicorn_send_is_the_protocols_bound_asgi_send): that is how a socket is found,
+    and only among this server's open connections."""
+
+    def __init__(self, server: uvicorn.Server):
+        from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+
+        self.connections = server.server_state.connections
+        self.asgi_send = WebSocketProtocol.asgi_send
+        self.frames = PreparedFrames()
+
+    def protocol(self, send):
+        if getattr(send, "__func__", None) is not self.asgi_send:
+            return None
+        protocol = send.__self__
+        return protocol if protocol in self.connections else None
+
+    def backlog(self, send) -> int:
+        protocol = self.protocol(send)
+        return transport_backlog(protocol) if protocol is not None else 0
+
+    def direct_writer(self, send) -> DirectWriter | None:
+        protocol = self.protocol(send)
+        return DirectWriter(protocol, self.frames) if protocol is not None else None
+
+
+def socket_access(server: uvicorn.Server, version: str = websockets.__version__) -> UvicornSockets | None:
+    """The fan-out access for `server`, or None (the awaited path only) under another major version of
+    websockets, whose protocol internals the direct writer may no longer match."""
+    if version.split(".")[0] != WRITTEN_FOR_WEBSOCKETS.split(".")[0]:
+        logger.warning("flashlearn.servers.uvicorn's fan-out writer was written for websockets %s.x, found %s: "
+                       "off (every frame takes uvicorn's awaited send)", WRITTEN_FOR_WEBSOCKETS, version)
+        return None
+    return UvicornSockets(server)
+
+
 def main() -> None:
     check_version()
     parser = argparse.ArgumentParser(description=__doc__)
@@ -152,7 +258,9 @@ def main() -> None:
     args = parser.parse_args()
     listener = socket.socket(fileno=args.fd)
     importlib.import_module(servers.APPLICATION.split(":")[0])  # sets Django up before config() reads settings
-    DrainingServer(config()).run(sockets=[listener])
+    server = DrainingServer(config())
+    servers.serving(socket_access(server))
+    server.run(sockets=[listener])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ The behaviour against real servers is in test_live_transport.py and test_serve.p
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from functools import partial
 
@@ -192,3 +193,184 @@ async def test_uvicorn_head_limit_answers_414_and_431_before_the_application(set
     assert big_head[0]["status"] == 431
     assert json.loads(big_head[1]["body"])["error"]["code"] == "headers_too_large"
     assert reached == ["/healthz"]
+
+
+# --- uvicorn: the fan-out writer (UvicornSockets) ----------------------------------------------
+
+
+def test_uvicorn_send_is_the_protocols_bound_asgi_send():
+    """UvicornSockets finds a socket from the application's `send`, the protocol's bound asgi_send."""
+    from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+
+    assert "self.app(self.scope, self.asgi_receive, self.asgi_send)" in inspect.getsource(WebSocketProtocol.run_asgi)
+
+
+def test_websockets_is_the_version_the_uvicorn_writer_was_written_for(caplog):
+    import websockets
+
+    from flashlearn.servers.uvicorn import WRITTEN_FOR_WEBSOCKETS, UvicornSockets, socket_access
+
+    assert websockets.__version__.startswith(WRITTEN_FOR_WEBSOCKETS + "."), "re-check UvicornSockets (uvicorn.py)"
+
+    class Server:
+        server_state = type("State", (), {"connections": set()})()
+
+    assert isinstance(socket_access(Server(), "15.9"), UvicornSockets)
+    assert socket_access(Server(), "16.0") is None  # another major version: the awaited path only
+    assert "off" in caplog.text
+
+
+def test_uvicorn_prepared_frame_is_the_frame_websockets_writes():
+    """The direct writer's bytes are what uvicorn's websocket protocol (websockets' legacy one) writes
+    itself for that text, through the method its `send` uses."""
+    from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+    from websockets.frames import OP_TEXT
+
+    from flashlearn.servers.uvicorn import PreparedFrames
+
+    written = []
+    protocol = type("Protocol", (), {"transport": type("Transport", (), {"write": staticmethod(written.append)})(),
+                                     "is_client": False, "extensions": [], "debug": False})()
+    WebSocketProtocol.write_frame_sync(protocol, True, OP_TEXT, "héllo".encode())
+    frames = PreparedFrames()
+    text = "héllo"
+    assert frames.get(text) == b"".join(written) == b"\x81\x06h\xc3\xa9llo"
+    assert frames.get(text) is frames.get(text)  # built once
+    long = "x" * 70000  # the 64-bit length form
+    assert frames.get(long)[:2] == b"\x81\x7f" and len(frames.get(long)) == 70000 + 10
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(app):
+    """One uvicorn server (the adapter's http/ws choices) on a loopback port, in this event loop."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning", http="httptools",
+                            ws="websockets", ws_per_message_deflate=False, ws_ping_interval=None)
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            assert not serving.done(), serving.exception()
+            await asyncio.sleep(0.01)
+        yield server, listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+
+
+async def test_uvicorn_direct_writer_keeps_order_with_awaited_frames_and_stops_once_closed():
+    import asyncio
+
+    import websockets
+
+    from flashlearn.servers.uvicorn import UvicornSockets
+
+    seen = {}
+    finished = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        writer = access.direct_writer(send)
+        seen["before_open"] = writer("too early")  # accepted, handshake not written yet: the awaited way
+        await send({"type": "websocket.send", "text": "1"})  # waits for the handshake
+        seen["direct"] = [writer("2"), writer("3")]
+        await send({"type": "websocket.send", "text": "4"})
+        seen["foreign"] = access.direct_writer(receive), access.backlog(receive)
+        await receive()  # the client closes
+        seen["after_close"] = writer("5")
+        finished.set()
+
+    async with uvicorn_serving(app) as (server, port):
+        access = UvicornSockets(server)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
+            assert [await client.recv() for _ in range(4)] == ["1", "2", "3", "4"]
+        await asyncio.wait_for(finished.wait(), 5)
+    assert seen == {"before_open": False, "direct": [True, True], "foreign": (None, 0), "after_close": False}
+
+
+async def test_uvicorn_backlog_is_what_a_client_that_stops_reading_left_unread():
+    """The slow-reader close (4408) under uvicorn reads the transport's public write-buffer size."""
+    import asyncio
+    import socket
+
+    import websockets
+
+    from flashlearn.servers.uvicorn import UvicornSockets
+
+    backlogs = []
+    release = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "open"})
+        writer = access.direct_writer(send)
+        backlogs.append(writer.backlog())
+        chunk = "x" * 4000
+        for _ in range(2000):  # 8 MB, more than loopback's socket buffers hold
+            assert writer(chunk)
+        backlogs.append(writer.backlog())
+        release.set()
+        await receive()
+
+    async with uvicorn_serving(app) as (server, port):
+        access = UvicornSockets(server)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        async with websockets.connect(f"ws://127.0.0.1:{port}/", sock=sock, max_queue=1) as client:
+            assert await client.recv() == "open"
+            await asyncio.wait_for(release.wait(), 10)
+            # what the client has not read is still held for it, then goes once it reads
+            assert backlogs[0] == 0 and backlogs[1] > 1_000_000
+            for _ in range(2000):
+                assert len(await asyncio.wait_for(client.recv(), 10)) == 4000
+
+
+async def test_uvicorn_direct_writer_asks_the_credential_guard_before_each_frame():
+    """Through messaging.transport, as the chat consumer writes: the guard's synchronous check comes
+    before every direct frame; once the credentials lapsed the frame takes the guard's send (4401)."""
+    import asyncio
+    import time
+
+    import websockets
+
+    from accounts.authentication import SocketCredentials
+    from accounts.websocket import CredentialGuard
+    from flashlearn.servers.uvicorn import UvicornSockets
+    from messaging.transport import direct_writer, transport_backlog
+
+    seen = {}
+
+    async def app(scope, receive, send):
+        await receive()
+        credentials = SocketCredentials(user_id=1, token_version=0, expires_at=time.time() + 60)
+        guard = CredentialGuard(credentials, send, recheck_seconds=30)
+        await guard.send({"type": "websocket.accept"})
+        await guard.send({"type": "websocket.send", "text": "awaited"})
+        write = direct_writer(guard.send)
+        seen["first"] = write("direct")
+        seen["backlog"] = transport_backlog(guard.send), write.backlog()
+        guard.valid = False  # lapsed (a token-version change seen by the guard's timer)
+        seen["lapsed"] = write("never")
+        await guard.send({"type": "websocket.send", "text": "never either"})  # closes 4401
+        await receive()
+
+    async with uvicorn_serving(app) as (server, port):
+        servers.serving(UvicornSockets(server))
+        try:
+            async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
+                assert [await client.recv() for _ in range(2)] == ["awaited", "direct"]
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(client.recv(), 5)
+                assert closed.value.rcvd.code == 4401
+        finally:
+            servers.serving(None)
+    assert seen == {"first": True, "backlog": (0, 0), "lapsed": False}
