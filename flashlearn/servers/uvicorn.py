@@ -16,7 +16,6 @@ What this module adds to uvicorn, with the same behaviour as the daphne adapter:
   `DrainingServer.shutdown` first tells each open websocket to reconnect (a JSON frame, then close
   1001) through the public `websockets` API, then lets uvicorn finish in-flight requests within
   WEB_SHUTDOWN_GRACE. It reads `server_state.connections`, uvicorn's set of open protocols.
-
 - messaging's fan-out (UvicornSockets, installed through flashlearn.servers.serving; see
   messaging/transport.py): a text fanned out to many sockets is framed once per process
   (websockets' `Frame.serialize`) and its bytes written straight into each open socket's
@@ -26,7 +25,10 @@ What this module adds to uvicorn, with the same behaviour as the daphne adapter:
   take go the awaited way, where `send` waits for the socket to drain and a client that stops
   reading fills the bounded queue (4408 too). It relies on websockets' legacy protocol
   (WRITTEN_FOR_WEBSOCKETS; another major version turns it off, the awaited path stays) and on
-  uvicorn's `asgi_send` being the bound method the application gets as `send`.
+  uvicorn's `asgi_send` being the bound method the application gets as `send`. Measured to pay
+  (docs/benchmarks.md, "uvicorn direct writer", five alternating runs each way): sustained rate
+  to 100 members 100 -> 300 msg/s (0.50x -> 0.75x of bare websockets), fan-out to 1,000 p50
+  35.2 -> 28.1 ms (0.55x -> 0.65x).
 """
 
 from __future__ import annotations
