@@ -1,7 +1,7 @@
 """Who may speak on and listen to a stream.
 
 Rules (docs/transcription.md):
-- `live-session-{id}`: members listen (host and participants, as `messaging.selectors.session_role`
+- `live-session-{id}`: members listen (host and participants, as `messaging.interface.session_role`
   says); the host always speaks; a participant speaks once the host granted it (`SpeakerGrant`).
 - `user-{id}`: that user alone speaks and listens (a personal dictation stream).
 - any other name: refused.
@@ -39,7 +39,7 @@ def session_role(*, user, session_id: int) -> str | None:
     try:
         from messaging.interface import session_role as messaging_session_role
     except ImportError:
-        logger.warning("messaging.selectors.session_role is missing: live-session streams are refused")
+        logger.warning("messaging.interface.session_role is missing: live-session streams are refused")
         return None
     return messaging_session_role(user=user, session_id=session_id)
 

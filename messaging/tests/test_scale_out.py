@@ -130,14 +130,14 @@ async def test_two_processes_share_messages_and_presence(chat, server):
 
 @pytest.mark.parametrize("server", harness.SERVERS)
 async def test_reader_that_stops_reading_is_dropped_with_4408(chat, server):
-    """A client that stops reading is closed with 4408: under daphne when its unread bytes pass the
-    limit (the adapter reads Twisted's buffer), under uvicorn when its bounded queue fills (send waits)."""
+    """A client that stops reading is closed with 4408 when its unread bytes pass the limit (each
+    adapter reports its server's write buffer) or its bounded send queue fills, whichever comes first."""
     from channels.layers import get_channel_layer
 
     from messaging.events import channel_layer_alias, session_group
 
     alice, bob, session = chat
-    # Both limits small: daphne closes on unread bytes, uvicorn (whose send waits) on the queue.
+    # Both limits small: unread bytes (direct writes) or the queue (awaited sends), whichever fills first.
     limits = {"MESSAGING_SEND_BUFFER_BYTES": "65536", "MESSAGING_SEND_QUEUE": "64"}
     with processes(1, server, **limits) as [served]:
         port = served.port
