@@ -8,9 +8,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from calendars.encryption import encryption_available
 from calendars.errors import TokenEncryptionNotConfigured
 from flashlearn.errors import DomainError
 from flashlearn.openapi import paginated
+from flashlearn.pagination import paginate
 from flashlearn.throttles import UserWriteThrottle
 
 MAX_WINDOW = timedelta(days=400)
@@ -32,38 +32,32 @@ class SyncStateOutput(serializers.Serializer):
     last_finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class ConnectionOutput(serializers.Serializer):
-    provider = serializers.CharField()
-    account_email = serializers.EmailField()
-    status = serializers.CharField()
+class CalendarOutput(serializers.Serializer):
+    calendar_id = serializers.CharField()
     last_synced_at = serializers.DateTimeField(allow_null=True)
-    last_error = serializers.CharField(allow_blank=True)
-    consecutive_failures = serializers.IntegerField()
-    next_retry_at = serializers.DateTimeField(allow_null=True)
-    connected_at = serializers.DateTimeField(source="created_at")
-    event_count = serializers.SerializerMethodField()
-    calendars = serializers.SerializerMethodField()
-    sync = serializers.SerializerMethodField()
+    full_synced_at = serializers.DateTimeField(allow_null=True)
+    incremental = serializers.SerializerMethodField(help_text="true once a sync token allows incremental syncs")
+    push_channel_expires_at = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema_field(SyncStateOutput)
-    def get_sync(self, connection) -> dict:
-        return SyncStateOutput(selectors.connection_sync_state(connection=connection)).data
+    def get_incremental(self, state) -> bool:
+        return bool(state.sync_token)
 
-    def get_event_count(self, connection) -> int:
-        return selectors.connection_event_count(connection=connection)
 
-    def get_calendars(self, connection) -> list[dict]:
-        out = []
-        for state in selectors.connection_calendars(connection=connection):
-            channel = selectors.calendar_channel(state=state)
-            out.append({
-                "calendar_id": state.calendar_id,
-                "last_synced_at": state.last_synced_at,
-                "full_synced_at": state.full_synced_at,
-                "incremental": bool(state.sync_token),
-                "push_channel_expires_at": channel.expires_at if channel else None,
-            })
-        return out
+class ConnectionOutput(serializers.Serializer):
+    """Formats a selectors.ConnectionOverview: everything it shows is loaded before, in a fixed number
+    of queries (a serializer that queried per calendar made the page cost grow with the calendars)."""
+
+    provider = serializers.CharField(source="connection.provider")
+    account_email = serializers.EmailField(source="connection.account_email")
+    status = serializers.CharField(source="connection.status")
+    last_synced_at = serializers.DateTimeField(source="connection.last_synced_at", allow_null=True)
+    last_error = serializers.CharField(source="connection.last_error", allow_blank=True)
+    consecutive_failures = serializers.IntegerField(source="connection.consecutive_failures")
+    next_retry_at = serializers.DateTimeField(source="connection.next_retry_at", allow_null=True)
+    connected_at = serializers.DateTimeField(source="connection.created_at")
+    event_count = serializers.IntegerField()
+    calendars = CalendarOutput(many=True)
+    sync = SyncStateOutput()
 
 
 class GoogleConnectApi(APIView):
@@ -109,14 +103,14 @@ class GoogleCallbackApi(APIView):
             raise
         if return_url:
             return HttpResponseRedirect(_with_query(return_url, status="connected"))
-        return Response(ConnectionOutput(connection).data)
+        return Response(ConnectionOutput(selectors.connection_overview(connection=connection)).data)
 
 
 class ConnectionApi(APIView):
     @extend_schema(responses=ConnectionOutput)
     def get(self, request):
         connection = selectors.connection_get_for_user(user=request.user)
-        return Response(ConnectionOutput(connection).data)
+        return Response(ConnectionOutput(selectors.connection_overview(connection=connection)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request):
@@ -180,9 +174,8 @@ class EventsApi(APIView):
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
         events = selectors.event_list(user=request.user, **data.validated_data)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+        return paginate(request, view=self, queryset=events,
+                        serialize=lambda page: self.OutputSerializer(page, many=True).data)
 
 
 class GoogleNotificationsApi(APIView):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from calendars.errors import CalendarNotConnected
 from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, PushChannel
 
+if TYPE_CHECKING:
+    from accounts.interface import User
 
-def connection_get_for_user(*, user) -> CalendarConnection:
+
+def connection_get_for_user(*, user: User) -> CalendarConnection:
     connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first()
     if connection is None:
         raise CalendarNotConnected()
@@ -24,14 +29,17 @@ def connection_event_count(*, connection: CalendarConnection) -> int:
 
 
 def connection_calendars(*, connection: CalendarConnection) -> QuerySet[CalendarSyncState]:
-    return CalendarSyncState.objects.filter(connection=connection).order_by("calendar_id")
+    """The connection's calendars by id, each annotated with `push_channel_expires_at`, the expiry of
+    its latest push channel (None without one): one query, however many calendars."""
+    latest_channel = PushChannel.objects.filter(calendar=OuterRef("pk")).order_by("-expires_at")
+    return (
+        CalendarSyncState.objects.filter(connection=connection)
+        .annotate(push_channel_expires_at=Subquery(latest_channel.values("expires_at")[:1]))
+        .order_by("calendar_id")
+    )
 
 
-def calendar_channel(*, state: CalendarSyncState) -> PushChannel | None:
-    return state.channels.order_by("-expires_at").first()
-
-
-def event_list(*, user, start: datetime, end: datetime) -> QuerySet[CalendarEvent]:
+def event_list(*, user: User, start: datetime, end: datetime) -> QuerySet[CalendarEvent]:
     """The user's synced events overlapping [start, end), by start time."""
     return CalendarEvent.objects.filter(
         connection__user=user, connection__provider=CalendarConnection.Provider.GOOGLE,
@@ -51,7 +59,28 @@ def connections_to_sync(*, email: str | None = None, include_backoff: bool = Fal
     return connections.order_by("pk")
 
 
-def connection_sync_state(*, connection: CalendarConnection) -> dict:
+@dataclass(frozen=True)
+class ConnectionOverview:
+    """What the connection endpoints show, loaded up front: the serializer only formats it."""
+
+    connection: CalendarConnection
+    event_count: int
+    calendars: list[CalendarSyncState]
+    sync: dict[str, Any]
+
+
+def connection_overview(*, connection: CalendarConnection) -> ConnectionOverview:
+    """The connection with its event count, its calendars (each with its push channel's expiry) and
+    where sync stands: two queries, however many calendars and channels it has."""
+    return ConnectionOverview(
+        connection=connection,
+        event_count=connection_event_count(connection=connection),
+        calendars=list(connection_calendars(connection=connection)),
+        sync=connection_sync_state(connection=connection),
+    )
+
+
+def connection_sync_state(*, connection: CalendarConnection) -> dict[str, Any]:
     """Where background sync stands: `running` while a worker holds the sync lease, `queued` while a
     task waits for a worker, else `idle`; with the last finished sync's result and time."""
     now = timezone.now()

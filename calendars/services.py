@@ -6,8 +6,8 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import requests
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -27,6 +27,7 @@ from calendars.errors import (
     OAuthExchangeFailed,
     OAuthStateInvalid,
     SyncInProgress,
+    SyncTokenExpired,
     TaskQueueUnavailable,
 )
 from calendars.google import oauth
@@ -35,6 +36,9 @@ from calendars.google.client import GoogleCalendarClient
 from calendars.google.sync import SyncResult, calendar_sync
 from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, OAuthState, PushChannel
 from flashlearn.errors import DomainError, Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from accounts.interface import User
 
 logger = logging.getLogger("calendars.services")
 
@@ -48,7 +52,7 @@ class SyncLeaseLost(Exception):
 
 # --- OAuth ------------------------------------------------------------------------------------
 
-def oauth_start(*, user) -> str:
+def oauth_start(*, user: User) -> str:
     """The Google consent URL; the state names the user, is signed, expires and works once."""
     if not settings.GOOGLE_CLIENT_ID or not settings.GOOGLE_CLIENT_SECRET:
         raise GoogleNotConfigured()
@@ -91,19 +95,20 @@ def oauth_complete(*, state: str, code: str | None, error: str | None = None) ->
 
 
 def _primary_calendar_id(access_token: str) -> str:
-    """The primary calendar's id is the account's email: the fallback when no ID token came back."""
+    """The primary calendar's id is the account's email: the fallback when no ID token came back.
+    Best effort: through the client (its retries and error handling), "" when Google will not say."""
+    client = GoogleCalendarClient(access_token=access_token)
     try:
-        response = requests.get(
-            settings.GOOGLE_CALENDAR_API_ROOT.rstrip("/") + "/calendar/v3/calendars/primary",
-            headers={"Authorization": f"Bearer {access_token}"}, timeout=settings.CALENDAR_HTTP_TIMEOUT,
-        )
-        return str(response.json().get("id") or "") if response.status_code == 200 else ""
-    except (requests.RequestException, ValueError):
+        calendar = client.calendar_get("primary")
+    except (CalendarAccessError, GoogleUnavailable, SyncTokenExpired):
         return ""
+    finally:
+        client.close()
+    return str(calendar.get("id") or "") if isinstance(calendar, dict) else ""
 
 
 @transaction.atomic
-def _connection_store(*, user, grant: oauth.TokenGrant) -> CalendarConnection:
+def _connection_store(*, user: User, grant: oauth.TokenGrant) -> CalendarConnection:
     connection = (CalendarConnection.objects.select_for_update()
                   .filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first())
     if connection is None:
@@ -239,7 +244,7 @@ def connection_sync_enqueue(*, connection_id: int, full: bool = False) -> bool:
     return True
 
 
-def connection_sync_request(*, user, full: bool = False) -> CalendarConnection:
+def connection_sync_request(*, user: User, full: bool = False) -> CalendarConnection:
     """POST /calendars/sync: queue a sync of the user's connection and return it (its sync state).
     Refusals that need no call to Google are immediate: not connected (404), reconnect first (409)."""
     connection = CalendarConnection.objects.filter(user=user, provider=CalendarConnection.Provider.GOOGLE).first()
@@ -353,7 +358,7 @@ def notification_receive(*, channel_id: str, token: str, resource_state: str, re
 
 # --- Disconnect -------------------------------------------------------------------------------
 
-def connection_disconnect(*, user) -> None:
+def connection_disconnect(*, user: User) -> None:
     """Delete tokens, events and sync state here; stopping push channels and revoking the grant at Google
     is a task (`calendars.google_disconnect`, retried), so the request never waits for Google. The task
     carries the tokens encrypted, as they were stored. A running sync loses its lease."""

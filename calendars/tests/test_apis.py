@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from calendars.encryption import decrypt_token
-from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState
+from calendars.models import CalendarConnection, CalendarEvent, CalendarSyncState, PushChannel
 
 pytestmark = pytest.mark.django_db
 EMAIL = "ada.google@example.com"
@@ -123,7 +123,7 @@ def test_events_list_and_connection_queries_do_not_grow_with_rows(
 
     with django_assert_max_num_queries(4):  # user, count, page
         page = auth_client.get("/api/v1/calendars/events", window)
-    with django_assert_max_num_queries(6):  # user, connection, event count, calendars, one channel
+    with django_assert_max_num_queries(4):  # user, connection, event count, calendars with their channels
         state = auth_client.get("/api/v1/calendars/connection")
 
     assert page.status_code == 200 and len(page.json()["results"]) == 20 and page.json()["next"]
@@ -233,3 +233,26 @@ def test_token_endpoint_timeout_is_recorded(google, auth_client, user, settings)
     google.token_delay = 0.3
 
     assert _outcome(auth_client)["last_result"] == "google_unavailable"
+
+
+def test_connection_page_costs_the_same_queries_whatever_the_number_of_calendars(
+        google, auth_client, connection, django_assert_num_queries):
+    now = timezone.now()
+    for index in range(6):
+        state = CalendarSyncState.objects.create(connection=connection, calendar_id=f"cal-{index}", sync_token="t")
+        for days in (1, index + 2):  # the latest channel is the one shown
+            PushChannel.objects.create(calendar=state, channel_id=f"chan-{index}-{days}", token="tok",
+                                       expires_at=now + timedelta(days=days))
+    CalendarSyncState.objects.create(connection=connection, calendar_id="no-channel")
+
+    with django_assert_num_queries(4):  # user, connection, event count, calendars with their latest channel
+        response = auth_client.get("/api/v1/calendars/connection")
+
+    assert response.status_code == 200
+    calendars = {row["calendar_id"]: row for row in response.json()["calendars"]}
+    assert len(calendars) == 7 and calendars["no-channel"]["push_channel_expires_at"] is None
+    for index in range(6):
+        shown = datetime.fromisoformat(calendars[f"cal-{index}"]["push_channel_expires_at"])
+        assert shown == now + timedelta(days=index + 2)
+        assert calendars[f"cal-{index}"]["incremental"] is True
+    assert calendars["no-channel"]["incremental"] is False

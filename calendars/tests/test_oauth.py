@@ -213,3 +213,25 @@ def test_account_email_falls_back_to_the_primary_calendar_id(google, auth_client
 
     assert response.status_code == 200 and response.json()["account_email"] == "ada.google@example.com"
     assert google.calls("calendars.get")[0]["path"] == "/calendar/v3/calendars/primary"
+
+
+def test_primary_calendar_fallback_goes_through_the_client_and_its_retries(google, auth_client, api_client):
+    google.consent_scopes = ["https://www.googleapis.com/auth/calendar.readonly"]  # no openid: no ID token
+    google.inject("calendars.get", 503)  # one outage answer: the client retries it like any Calendar call
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+
+    response = api_client.get(callback)
+
+    assert response.status_code == 200 and response.json()["account_email"] == "ada.google@example.com"
+    assert len(google.calls("calendars.get")) == 2
+
+
+def test_primary_calendar_fallback_refused_leaves_the_email_empty(google, auth_client, api_client):
+    google.consent_scopes = ["https://www.googleapis.com/auth/calendar.readonly"]
+    google.inject("calendars.get", 401)  # a bare token cannot be refreshed: no retry, no email
+    callback = consent(auth_client.get(CONNECT).json()["authorization_url"])
+
+    response = api_client.get(callback)
+
+    assert response.status_code == 200 and response.json()["account_email"] == ""
+    assert len(google.calls("calendars.get")) == 1
