@@ -43,12 +43,16 @@ def test_concurrent_first_sight_of_an_external_user_creates_one_user(settings):
     assert User.objects.filter(external_id=sub).count() == 1
 
 
-def test_concurrent_profile_reads_create_one_profile():
+def test_concurrent_first_profile_writes_create_one_profile():
+    """Reads of a missing profile store nothing; the first PATCHes, racing, store exactly one."""
     user = user_create()
     Profile.objects.filter(user=user).delete()
     from rest_framework_simplejwt.tokens import AccessToken
 
-    token = str(AccessToken.for_user(user))
-    responses = concurrently(lambda c: c.get("/api/v1/auth/profile", HTTP_AUTHORIZATION=f"Bearer {token}"), n=4)
-    assert [r.status_code for r in responses] == [200] * 4, responses
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(user)}"}
+    reads = concurrently(lambda c: c.get("/api/v1/auth/profile", **auth), n=4)
+    assert [r.status_code for r in reads] == [200] * 4, reads
+    assert not Profile.objects.filter(user=user).exists()
+    writes = concurrently(lambda c: c.patch("/api/v1/auth/profile", {"bio": "racing"}, format="json", **auth), n=4)
+    assert [r.status_code for r in writes] == [200] * 4, writes
     assert Profile.objects.filter(user=user).count() == 1
