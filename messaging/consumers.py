@@ -28,9 +28,9 @@ from flashlearn.errors import DEPENDENCY_ERRORS, DomainError, InvalidInput
 from flashlearn.rates import TokenBucket
 from messaging import events, selectors, services
 from messaging import presence as presence_store
-from messaging.db_executor import database_calls, db
-from messaging.group_commit import group_commit
-from messaging.hub import encode, hub
+from messaging.db_executor import db
+from messaging.hub import encode
+from messaging.runtime import runtime
 from messaging.transport import direct_writer, transport_backlog
 
 logger = logging.getLogger("messaging.consumers")
@@ -108,7 +108,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             return
         # Subscribe before reading history: anything committed after the read is then delivered
         # live; live frames wait in `held` until the replay is out, and replayed ids are skipped.
-        await hub().attach(self.session_id, self)
+        await runtime().hub.attach(self.session_id, self)
         self.attached = True
         await self.accept(subprotocol=subprotocol)
         self.direct = direct_writer(self.base_send)
@@ -119,7 +119,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         try:
             announce, online = await presence_store.join(self.session_id, self.presence_entry)
             if announce:
-                presence_store.batcher(send_presence_delta).add(self.session_id, joined=me)
+                runtime().presence_batcher.add(self.session_id, joined=me)
         except Exception:  # Redis trouble: chat still works, presence catches up on the next heartbeat
             logger.warning("presence join failed", exc_info=True)
             online = [me]
@@ -191,14 +191,14 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             task.cancel()
         if getattr(self, "attached", False):
             try:
-                await hub().detach(self.session_id, self)
+                await runtime().hub.detach(self.session_id, self)
             except Exception:  # Redis trouble: still take this socket out of presence below
                 logger.warning("hub detach failed", exc_info=True)
         if getattr(self, "presence_entry", None):
             try:
                 if await presence_store.leave(self.session_id, self.presence_entry):
                     me = events.user_payload(self.user)
-                    presence_store.batcher(send_presence_delta).add(self.session_id, left=me)
+                    runtime().presence_batcher.add(self.session_id, left=me)
             except Exception:
                 logger.warning("presence leave failed; the entry expires by itself", exc_info=True)
 
@@ -330,7 +330,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
             extra = {"fields": exc.fields} if exc.fields else {}
             self.push_error(exc.code, exc.message, **extra, **about)
         elif isinstance(exc, (OperationalError, InterfaceError)):
-            retry_after = max(1, round(database_calls().retry_after()))
+            retry_after = max(1, round(runtime().database_calls.retry_after()))
             self.push_error("service_unavailable", "The database is unavailable; retry.", retry_after=retry_after,
                             **about)
         else:
@@ -342,7 +342,7 @@ class LiveSessionConsumer(AsyncWebsocketConsumer):
         most MAX_SENDS_IN_FLIGHT queued, then it waits). The ack is the hub's copy, after commit."""
         await self.send_slots.acquire()
         try:
-            future = group_commit().submit(user=self.user, session_id=self.session_id, body=data.get("body"),
+            future = runtime().group_commit.submit(user=self.user, session_id=self.session_id, body=data.get("body"),
                                            client_id=data.get("client_id"))
         except BaseException:
             self.send_slots.release()

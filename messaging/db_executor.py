@@ -10,19 +10,20 @@ While the database is known to be down (a call failed with OperationalError or I
 than MESSAGING_DB_FAIL_FAST_SECONDS ago) calls fail at once with `DatabaseUnavailable` instead of
 each waiting for the pool timeout. After that period one call goes through as a probe; its success
 closes the breaker, its failure opens it again.
+
+A process (event loop) has one `DatabaseCalls`: `runtime().database_calls` (messaging/runtime.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
+
+from messaging.runtime import runtime
 
 
 class DatabaseUnavailable(OperationalError):
@@ -83,20 +84,6 @@ class DatabaseCalls:
         return result
 
 
-_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def database_calls() -> DatabaseCalls:
-    """The running loop's (the process's) executor, created on first use."""
-    loop = asyncio.get_running_loop()
-    found = _by_loop.get(loop)
-    if found is None:
-        found = _by_loop[loop] = DatabaseCalls(
-            threads=settings.MESSAGING_DB_THREADS, fail_fast_seconds=settings.MESSAGING_DB_FAIL_FAST_SECONDS
-        )
-    return found
-
-
 async def db(fn, /, *args, **kwargs):
-    """Run `fn(*args, **kwargs)` on the process's database threads."""
-    return await database_calls()(fn, *args, **kwargs)
+    """Run `fn(*args, **kwargs)` on the process's database threads (`runtime().database_calls`)."""
+    return await runtime().database_calls(fn, *args, **kwargs)

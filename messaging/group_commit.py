@@ -17,13 +17,16 @@ session's one flusher stores everything that queued up meanwhile with services.m
 
 After commit the new messages go to this process's hub at once (no layer round trip for the
 local sockets) and to the layer for the other processes; the hub drops the layer's copy by seq.
+
+A process (event loop) has one `GroupCommit`, delivering to its hub: `runtime().group_commit`
+(messaging/runtime.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
+from collections.abc import Callable
 
 from channels.layers import get_channel_layer
 
@@ -44,7 +47,7 @@ class SessionQueue:
 
 
 class GroupCommit:
-    def __init__(self, *, deliver_local=None):
+    def __init__(self, *, deliver_local: Callable[[dict], None] | None = None) -> None:
         self.queues: dict[int, SessionQueue] = {}
         self.deliver_local = deliver_local  # the hub's deliver(event), or None
         self.outgoing: asyncio.Queue = asyncio.Queue()
@@ -125,16 +128,3 @@ class GroupCommit:
                 except Exception:  # the hub's sweep (every process's) repairs from the database
                     logger.warning("broadcast failed", exc_info=True, extra={"event": event["type"]})
 
-
-_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def group_commit() -> GroupCommit:
-    """The running loop's (the process's) writer, delivering to its hub."""
-    loop = asyncio.get_running_loop()
-    found = _by_loop.get(loop)
-    if found is None:
-        from messaging.hub import hub
-
-        found = _by_loop[loop] = GroupCommit(deliver_local=hub().deliver)
-    return found

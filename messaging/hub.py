@@ -15,6 +15,8 @@ delivered per session and hands its sockets messages strictly in seq order:
 - a sweep (MESSAGING_HUB_SWEEP_INTERVAL) compares each session's newest seq with what was delivered,
   for a broadcast that was lost without the layer looking down (a publisher that failed).
 docs/operations.md "Chat delivery guarantees" says what clients get from this.
+
+A process (event loop) has one hub: `runtime().hub` (messaging/runtime.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import asyncio
 import json
 import logging
 import uuid
-import weakref
 from datetime import UTC, datetime
 
 from channels.layers import get_channel_layer
@@ -33,6 +34,7 @@ from messaging import events, selectors
 from messaging import presence as presence_store
 from messaging.db_executor import db
 from messaging.events import channel_layer_alias, session_group
+from messaging.runtime import runtime
 
 logger = logging.getLogger("messaging.hub")
 MESSAGE_EVENTS = ("message.new", "message.updated", "message.deleted")
@@ -65,7 +67,7 @@ class SessionState:
 
 
 class SessionHub:
-    def __init__(self):
+    def __init__(self) -> None:
         self.layer = get_channel_layer(channel_layer_alias())
         self.channel: str | None = None
         self.sessions: dict[int, SessionState] = {}
@@ -73,6 +75,16 @@ class SessionHub:
         self.tasks: set[asyncio.Task] = set()
         self.probe_waiter: tuple[str, asyncio.Future] | None = None
         self.layer_up = True
+
+    def watching(self, session_id: int) -> int:
+        """How many of this process's sockets are attached to a session."""
+        state = self.sessions.get(session_id)
+        return len(state.sockets) if state is not None else 0
+
+    def caught_up(self, session_id: int) -> bool:
+        """Whether the hub watches a session and has no baseline read or repair in progress there."""
+        state = self.sessions.get(session_id)
+        return state is not None and state.pending is None
 
     # --- sockets --------------------------------------------------------------------------
 
@@ -121,8 +133,6 @@ class SessionHub:
         entries and one prune per interval. (It was one of each per socket: a thousand sockets that
         connected together refreshed together, a thousand Redis round trips in a burst that held
         up broadcasts every interval.)"""
-        from messaging.consumers import send_presence_delta
-
         while True:
             await asyncio.sleep(presence_store.heartbeat_interval())
             try:
@@ -130,7 +140,7 @@ class SessionHub:
                            if getattr(s, "presence_entry", None) and not s.closing]
                 await presence_store.refresh_many(session_id, entries)
                 for gone in await presence_store.prune(session_id):
-                    presence_store.batcher(send_presence_delta).add(session_id, left=gone)
+                    runtime().presence_batcher.add(session_id, left=gone)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -370,13 +380,3 @@ class SessionHub:
             for socket in list(state.sockets):
                 socket.deliver_text(text)
 
-
-_hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def hub() -> SessionHub:
-    loop = asyncio.get_running_loop()
-    found = _hubs.get(loop)
-    if found is None:
-        found = _hubs[loop] = SessionHub()
-    return found

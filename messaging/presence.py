@@ -6,6 +6,9 @@ otherwise. Each process refreshes all its sockets' entries in a session on one h
 hub's, messaging/hub.py); an entry whose process died (so `disconnect` never ran) expires and the
 next heartbeat of any process in the session announces the leave.
 A user is online while at least one of their entries is live.
+
+The in-memory store is the process's one `memory_presence()`, and each loop's join/leave deltas go
+through its `runtime().presence_batcher` (both in messaging/runtime.py).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import asyncio
 import functools
 import json
 import time
-import weakref
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
 from flashlearn.redis import async_redis_client
+from messaging.runtime import memory_presence
 
 
 def ttl() -> float:
@@ -52,7 +56,7 @@ def _users(entries: list[str]) -> dict[int, dict]:
 class MemoryBackend:
     """One process only: used without REDIS_URL (development, the SQLite test run)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sessions: dict[int, dict[str, float]] = {}
 
     async def put(self, session_id: int, member: str, expires: float) -> None:
@@ -123,12 +127,9 @@ class RedisBackend:
             await self.client.delete(key)
 
 
-_memory = MemoryBackend()
-
-
 def backend():
     if not settings.REDIS_URL:
-        return _memory
+        return memory_presence()
     return RedisBackend(async_redis_client(connect_timeout=2, timeout=5), settings.REDIS_PREFIX)
 
 
@@ -192,9 +193,10 @@ class PresenceBatcher:
     """Coalesces join/leave deltas per session for a short window, so N sockets connecting at
     once cost a few broadcasts instead of N (each to up to N members)."""
 
-    def __init__(self, send):
+    def __init__(self, send: Callable[[int, list[dict], list[dict]], Awaitable[None]]) -> None:
         self.send = send  # async (session_id, joined, left)
         self.pending: dict[int, tuple[dict, dict]] = {}
+        self.tasks: set[asyncio.Task] = set()  # sends in flight (the loop holds tasks only weakly)
 
     def add(self, session_id: int, *, joined: dict | None = None, left: dict | None = None) -> None:
         delay = settings.MESSAGING_PRESENCE_COALESCE
@@ -213,17 +215,6 @@ class PresenceBatcher:
         joins, leaves = self.pending.pop(session_id, ({}, {}))
         if joins or leaves:
             task = asyncio.ensure_future(self.send(session_id, list(joins.values()), list(leaves.values())))
-            _tasks.add(task)
-            task.add_done_callback(_tasks.discard)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
-
-_tasks: set = set()
-_batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def batcher(send) -> PresenceBatcher:
-    loop = asyncio.get_running_loop()
-    found = _batchers.get(loop)
-    if found is None:
-        found = _batchers[loop] = PresenceBatcher(send)
-    return found

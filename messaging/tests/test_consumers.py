@@ -391,7 +391,7 @@ async def test_database_down_during_replay_closes_1013_and_detaches(people, monk
     from django.db import OperationalError
 
     from messaging import selectors
-    from messaging.hub import hub
+    from messaging.runtime import runtime
 
     def down(**kwargs):
         raise OperationalError("connection refused")
@@ -402,14 +402,14 @@ async def test_database_down_during_replay_closes_1013_and_detaches(people, monk
     assert error["code"] == "service_unavailable" and error["retry_after"] > 0
     await closed_with(comm, 1013)
     await comm.disconnect()
-    assert people["session"].pk not in hub().sessions
+    assert runtime().hub.watching(people["session"].pk) == 0
 
 
 async def test_layer_failure_on_disconnect_still_clears_presence(people, monkeypatch):
-    from messaging.hub import hub
+    from messaging.runtime import runtime
 
     comm = await connect(people["member"], people["session"].pk)
-    layer = hub().layer
+    layer = runtime().hub.layer
 
     async def broken(*args, **kwargs):
         raise ConnectionError("redis went away")
@@ -417,7 +417,7 @@ async def test_layer_failure_on_disconnect_still_clears_presence(people, monkeyp
     monkeypatch.setattr(layer, "group_discard", broken)
     await comm.disconnect()
     assert await presence.online(people["session"].pk) == []
-    assert people["session"].pk not in hub().sessions
+    assert runtime().hub.watching(people["session"].pk) == 0
 
 
 async def test_frames_carry_seq_and_resync_fills_a_gap(people):
@@ -467,10 +467,10 @@ async def test_failed_send_error_names_its_client_id_and_fails_fast_while_down(p
         calls.append([r.client_id for r in kwargs["requests"]])
         raise OperationalError("connection refused")
 
-    from messaging.hub import hub
+    from messaging.runtime import runtime
 
     comm = await connect(people["member"], people["session"].pk)
-    while hub().sessions[people["session"].pk].pending is not None:  # the hub's own first read is done
+    while not runtime().hub.caught_up(people["session"].pk):  # the hub's own first read is done
         await asyncio.sleep(0.01)
     monkeypatch.setattr(services, "message_send_many", down)
     await comm.send_json_to({"type": "message.send", "body": "a", "client_id": "first"})

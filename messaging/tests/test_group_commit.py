@@ -187,10 +187,10 @@ async def test_rapid_sends_from_one_socket_share_transactions_and_keep_their_ord
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_failed_batch_answers_every_sender_with_an_error_and_no_ack(people, unthrottled, monkeypatch):
-    from messaging.hub import hub
+    from messaging.runtime import runtime
 
     sender = await connect(people["member"], people["session"].pk)
-    while hub().sessions[people["session"].pk].pending is not None:
+    while not runtime().hub.caught_up(people["session"].pk):
         await asyncio.sleep(0.01)
 
     def down(**kwargs):
