@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import user_create
 from flashlearn.asgi import application
-from flashlearn.tests.test_cors_and_slashes import _reloaded_settings
+from flashlearn.tests.settings_env import settings_from_env
 
 API_HOST = "api.example.com"
 FRONT_END = "https://app.example.com"
@@ -99,8 +99,8 @@ async def test_websocket_allowed_origins_replaces_the_cors_list(production, rele
 
 
 def test_websocket_allowed_origins_comes_from_env(monkeypatch):
-    reloaded = _reloaded_settings(monkeypatch, DEBUG="false", SECRET_KEY="x" * 60,
-                                  WEBSOCKET_ALLOWED_ORIGINS="https://a.example, https://b.example")
+    reloaded = settings_from_env(monkeypatch, DEBUG="false", SECRET_KEY="x" * 60,
+                                 WEBSOCKET_ALLOWED_ORIGINS="https://a.example, https://b.example")
     assert reloaded.WEBSOCKET_ALLOWED_ORIGINS == ["https://a.example", "https://b.example"]
 
 
@@ -195,10 +195,10 @@ async def test_streamed_body_is_refused_once_it_passes_the_cap(settings):
 
 def test_forwarded_proto_is_ignored_unless_a_proxy_is_declared(monkeypatch):
     production = dict(DEBUG="false", SECRET_KEY="x" * 60, TRUST_PROXY_HEADERS=None, CLIENT_IP_PROXY_COUNT=None)
-    assert not hasattr(_reloaded_settings(monkeypatch, **production), "SECURE_PROXY_SSL_HEADER")
-    trusted = _reloaded_settings(monkeypatch, **{**production, "TRUST_PROXY_HEADERS": "true"})
+    assert not hasattr(settings_from_env(monkeypatch, **production), "SECURE_PROXY_SSL_HEADER")
+    trusted = settings_from_env(monkeypatch, **{**production, "TRUST_PROXY_HEADERS": "true"})
     assert trusted.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
-    counted = _reloaded_settings(monkeypatch, **{**production, "CLIENT_IP_PROXY_COUNT": "1"})
+    counted = settings_from_env(monkeypatch, **{**production, "CLIENT_IP_PROXY_COUNT": "1"})
     assert counted.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
 
 
