@@ -157,15 +157,28 @@ async def test_reader_that_stops_reading_is_dropped_with_4408(chat, server):
                 "message": {"id": i + 1, "session": session.pk, "author": {"id": alice.pk, "display_name": "Alice"},
                             "body": body, "client_id": None, "created_at": "2026-01-01T00:00:00+00:00",
                             "edited_at": None, "deleted": False, "deleted_at": None}})
-        received = 0
-        with pytest.raises(websockets.ConnectionClosedError) as closed:
-            while True:
-                await asyncio.wait_for(slow.recv(), 30)
+        # Read until the socket closes or goes quiet (10 s without a frame); the server must have dropped
+        # the reader on the way. Whether the client then sees the TCP close at once depends on the close
+        # handshake timing out behind the unread data, so a quiet socket after the drop counts too.
+        dropped = "dropping slow websocket client (close 4408)"
+        received, code = 0, None
+        deadline = time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(slow.recv(), 10)
+                except TimeoutError:
+                    if dropped in served.output():
+                        break
+                    continue
                 received += 1
+        except websockets.ConnectionClosedError as closed:
+            code = closed.rcvd.code if closed.rcvd is not None else None
+        finally:
+            await slow.close()
+        assert dropped in served.output()
         assert received < 2000  # dropped on the way, not closed after the last message
         # The close frame (4408) sits behind the data the client never read; when the close
         # handshake times out the TCP reset discards both, so the client may never see the code:
         # the server's record of its close is what is checked, and the code whenever it arrived.
-        assert "dropping slow websocket client (close 4408)" in served.output()
-        if closed.value.rcvd is not None:
-            assert closed.value.rcvd.code == 4408
+        assert code in (None, 4408)
