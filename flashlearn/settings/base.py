@@ -28,7 +28,8 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Production refuses to start without it: set SECRET_KEY "
             "to a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
-            "or set DEBUG=true for local development."
+            "or set DEBUG=true for local development. Schema commands (migrate, makemigrations) need "
+            "none: run them with SCHEMA_MODE=true."
         )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
 
